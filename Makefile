@@ -1,0 +1,52 @@
+# Two commands for a new user: `make run` (chat page) and `make test` (every test).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: run test lint bench eval index browser clean
+
+run: $(STAMP)
+	$(BIN)/assistant index
+	$(BIN)/python ui.py
+
+test: $(STAMP) browser
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check assistant ui.py tests
+	$(BIN)/mypy assistant
+
+bench: $(STAMP)
+	$(BIN)/assistant bench
+
+eval: $(STAMP)
+	$(BIN)/assistant eval
+
+index: $(STAMP)
+	$(BIN)/assistant index --rebuild
+
+# torch first, from the CPU build on disk: otherwise pip resolves a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# The browser tests drive Debian's Chromium (nothing else can fetch a browser here).
+browser:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
+	@test -x $(CHROMIUM) || { echo "Chromium is missing: apt-get install chromium"; exit 1; }
+
+clean:
+	rm -rf $(VENV) index/store-* index/manifest.json
