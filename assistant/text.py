@@ -1,0 +1,90 @@
+"""Text helpers shared by indexing and querying: cleaning, accent folding, tokens, stems."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from functools import lru_cache
+
+import snowballstemmer
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
+_TAG = re.compile(r"<[^<>]{0,200}>")
+_WORD = re.compile(r"[\w]+(?:[-'’][\w]+)*", re.UNICODE)
+_ELISION = re.compile(r"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu|quoiqu)['’]", re.IGNORECASE)
+
+# Function words of French and English: they carry no topic, so keyword search ignores them.
+STOPWORDS_FR = frozenset(
+    """a à au aux avec ce ces cet cette c ça d dans de des du elle elles en et eux il ils je la le
+    les leur leurs lui ma mais me même mes moi mon ne nos notre nous on ou où par pas pour qu que
+    qui sa se ses son sur ta te tes toi ton tu un une vos votre vous y été être est sont était
+    étaient sera seront ont avait avaient aura auront ai as avons avez fait faire quel quelle quels
+    quelles quoi quand comment combien pourquoi lequel laquelle lesquels lesquelles dont si selon
+    l s n m t j est-ce ceci cela celle celui ceux celles tout tous toute toutes très plus aussi
+    alors donc ainsi entre vers chez sous sans depuis jusqu jusque après avant encore déjà
+    article texte dit dire dit-on""".split()
+)
+STOPWORDS_EN = frozenset(
+    """a an the and or but if of to in on at by for with from as about into over after before
+    is are was were be been being do does did done have has had having will would shall should
+    can could may might must it its this that these those there here he she they them his her
+    their him we us our you your i me my what which who whom whose when where why how many much
+    not no yes so than then too very also just only any some all each every both either neither
+    according article text say says said tell""".split()
+)
+STOPWORDS = STOPWORDS_FR | STOPWORDS_EN
+
+_STEMMERS = {
+    "fr": snowballstemmer.stemmer("french"),
+    "en": snowballstemmer.stemmer("english"),
+}
+
+
+def clean_question(text: str) -> str:
+    """Strip control characters and collapse whitespace; keep everything else as typed."""
+    text = _CONTROL.sub(" ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def strip_markup(text: str) -> str:
+    """Text without HTML tags or entities, for searching (the question itself stays as typed)."""
+    text = html.unescape(_TAG.sub(" ", text))
+    text = re.sub(r"[*_`#>\[\]]+", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@lru_cache(maxsize=4096)
+def fold(text: str) -> str:
+    """Lowercase without accents: 'États-Unis' -> 'etats-unis'."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("’", "'")
+
+
+def words(text: str) -> list[str]:
+    """Word tokens with French elisions removed ("l'ISS" -> "ISS")."""
+    return [_ELISION.sub("", w) for w in _WORD.findall(text)]
+
+
+def content_words(text: str) -> list[str]:
+    """Lowercased words that are not function words."""
+    out = []
+    for word in words(text):
+        low = word.lower()
+        if low not in STOPWORDS and fold(low) not in STOPWORDS and len(low) > 1 or low.isdigit():
+            out.append(low)
+    return out
+
+
+def stems(text: str, language: str = "fr") -> list[str]:
+    """Accent-folded stems of the content words, for keyword search."""
+    stemmer = _STEMMERS.get(language, _STEMMERS["fr"])
+    out = []
+    for word in words(text):
+        low = word.lower()
+        if word[:1].isupper() or word.isupper() or low.isdigit():
+            if low not in STOPWORDS:  # names, acronyms and numbers are kept whole
+                out.append(fold(low))
+        elif low in content_words(low):
+            out.append(fold(stemmer.stemWord(low)))
+    return out
