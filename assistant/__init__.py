@@ -1,0 +1,31 @@
+"""Answer questions about one news article, citing the exact sentences the answers come from.
+
+    from assistant import answer
+    a = answer("Jusqu'à quand l'ISS sera-t-elle exploitée ?")
+    print(a.text, a.found, a.citations)
+"""
+
+from .chain import Engine, answer, get_engine
+from .config import Settings
+from .errors import (
+    AssistantError,
+    EmptyQuestionError,
+    IndexBuildError,
+    ModelLoadError,
+    QuestionTooLongError,
+)
+from .results import Answer, Citation
+
+__all__ = [
+    "Answer",
+    "AssistantError",
+    "Citation",
+    "EmptyQuestionError",
+    "Engine",
+    "IndexBuildError",
+    "ModelLoadError",
+    "QuestionTooLongError",
+    "Settings",
+    "answer",
+    "get_engine",
+]

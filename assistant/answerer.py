@@ -1,0 +1,161 @@
+"""The built-in answerer (no LLM): choose the sentence that answers, extract the direct answer
+when the question asks for a year, a name, a place or a number, quote it verbatim, or say that
+the article does not say."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from langchain_core.documents import Document
+
+from .nlp import Entity
+from .question import Question
+from .results import Answer, Citation
+from .retrieve import Scored
+from .store import ArticleIndex, Chunk
+
+# Refusal calibration: measured on the dev question set only (README, "Calibration").
+MIN_MARGIN = 0.035  # the chosen sentence's cosine above the article's mean cosine
+MIN_OVER_BACKGROUND = 0.0  # ... and above the best off-topic background sentence
+MIN_RELATED = 0.0  # below this margin, not even a closest passage is shown
+CANDIDATES = 3  # how far down the ranking a sentence of the right type may be taken from
+
+_PREPOSITIONS = re.compile(
+    r"(?:\b(?:jusqu['’]en|jusqu['’]à|d['’]ici|depuis|dès|avant|après|en|vers|à partir de|"
+    r"au|aux|à|dans|until|by|since|before|after|in|from|at)\s+)$",
+    re.IGNORECASE,
+)
+
+TEXTS = {
+    "fr": {
+        "quote": "Selon l'article : « {quote} » [1]",
+        "direct": "{direct}. Selon l'article : « {quote} » [1]",
+        "refuse": "L'article ne le dit pas.",
+        "closest": " Le passage le plus proche [1] : « {quote} »",
+    },
+    "en": {
+        "quote": "According to the article (quoted in French): “{quote}” [1]",
+        "direct": "{direct}. According to the article (quoted in French): “{quote}” [1]",
+        "refuse": "The article does not say.",
+        "closest": " The closest passage [1]: “{quote}”",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    min_margin: float = MIN_MARGIN
+    min_over_background: float = MIN_OVER_BACKGROUND
+    min_related: float = MIN_RELATED
+
+
+def answer_from(question: Question, docs: list[Document], index: ArticleIndex, query: str,
+                thresholds: Thresholds = Thresholds()) -> Answer:
+    """Pick the answering sentence among the retrieved `docs` and phrase the answer."""
+    texts = TEXTS.get(question.language, TEXTS["en"])
+    if not docs:
+        return Answer(texts["refuse"], False, [], question.language, query)
+    stats = docs[0].metadata["query_stats"]
+    candidates = [(d.metadata["scores"], index.chunks[d.metadata["sentence"]]) for d in docs]
+
+    chosen = _choose(question, candidates)
+    top_scores, top_chunk = candidates[0]
+    if chosen is None:
+        return _refusal(question, texts, top_chunk, top_scores, stats, query, thresholds)
+    scores, chunk = chosen
+    margin = relevance_margin(scores, stats)
+    over_background = scores.dense - stats["background_max"]
+    if margin < thresholds.min_margin or over_background < thresholds.min_over_background:
+        return _refusal(question, texts, chunk, scores, stats, query, thresholds)
+
+    direct = extract(question, chunk, scores)
+    quote = chunk.sentence.text
+    template = texts["direct"] if direct else texts["quote"]
+    return Answer(
+        text=template.format(direct=direct, quote=quote),
+        found=True,
+        citations=[_citation(chunk, margin)],
+        language=question.language,
+        query=query,
+        direct=direct,
+    )
+
+
+def relevance_margin(scores: Scored, stats: dict[str, float]) -> float:
+    """How far the sentence stands out from the rest of the article for this query."""
+    return max(scores.dense, scores.context, scores.clause) - stats["article_mean"]
+
+
+def _choose(question: Question, candidates: list[tuple[Scored, Chunk]]) -> tuple[Scored, Chunk] | None:
+    """The best-ranked sentence that holds an answer of the kind asked for."""
+    if not question.wants:
+        return candidates[0]
+    for scores, chunk in candidates[:CANDIDATES]:
+        if answer_entities(question, chunk):
+            return scores, chunk
+    return None
+
+
+def answer_entities(question: Question, chunk: Chunk) -> list[Entity]:
+    """Entities of the sentence that can answer the question and that it does not name."""
+    found = []
+    for label in question.wants:
+        for ent in chunk.entities:
+            if ent.label == label and not question.mentions(ent.text):
+                found.append(ent)
+        if found and label in ("PER", "YEAR", "LOC", "NUMBER"):
+            break
+    return found
+
+
+def extract(question: Question, chunk: Chunk, scores: Scored) -> str:
+    """The short answer: the entity of the wanted kind in the clause closest to the question."""
+    ents = answer_entities(question, chunk)
+    if not ents:
+        return ""
+    text = chunk.sentence.text
+    best = _best_clause(chunk, scores)
+    in_clause = [e for e in ents if best is None or best[0] <= e.start < best[1]] or ents
+    if question.kind == "when":
+        ent = in_clause[0]
+        if question.language == "fr":
+            prep = _PREPOSITIONS.search(text[max(0, ent.start - 20) : ent.start])
+            return (prep.group(0) if prep else "") + ent.text if prep else ent.text
+        return ent.text
+    if question.kind == "who":
+        people = [e for e in in_clause if e.label == "PER"] or in_clause[:1]
+        # The person whose role the question describes, else one with a stated role.
+        best_person = max(people, key=lambda e: (question.mentions(e.role), bool(e.role)))
+        return f"{best_person.text} ({best_person.role})" if best_person.role else best_person.text
+    if question.kind == "where":
+        first, last = in_clause[0], in_clause[-1]
+        span = text[first.start : last.end]
+        return span if len(span.split()) <= 6 else first.text
+    if question.kind == "quantity":
+        ent = in_clause[0]
+        noun = re.match(r"\s+([\w'’-]+)", text[ent.end :])
+        return ent.text + (" " + noun.group(1) if noun and not ent.text[-1:].isdigit() else "")
+    return ""
+
+
+def _best_clause(chunk: Chunk, scores: Scored) -> tuple[int, int] | None:
+    if not chunk.clauses or len(scores.clause_scores) != len(chunk.clauses):
+        return None
+    ranked = sorted(zip(scores.clause_scores, chunk.clauses), key=lambda p: -p[0])
+    return ranked[0][1].start, ranked[0][1].end
+
+
+def _refusal(question: Question, texts: dict[str, str], chunk: Chunk, scores: Scored,
+             stats: dict[str, float], query: str, thresholds: Thresholds) -> Answer:
+    """'The article does not say', with the closest passage when it is related at all."""
+    margin = relevance_margin(scores, stats)
+    if margin < thresholds.min_related:
+        return Answer(texts["refuse"], False, [], question.language, query)
+    text = texts["refuse"] + texts["closest"].format(quote=chunk.sentence.text)
+    return Answer(text, False, [_citation(chunk, margin)], question.language, query)
+
+
+def _citation(chunk: Chunk, score: float) -> Citation:
+    s = chunk.sentence
+    return Citation(text=s.text, start=s.start, end=s.end, section=s.section, score=round(score, 4))

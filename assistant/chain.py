@@ -1,0 +1,113 @@
+"""The pipeline as one LangChain runnable: question + history -> standalone query ->
+retriever -> answerer -> `Answer`; and the `Engine` that loads it once per process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+
+from .answerer import Thresholds, answer_from
+from .article import Article, load_article
+from .condense import standalone
+from .config import Settings
+from .embed import make_embeddings
+from .errors import EmptyQuestionError, QuestionTooLongError
+from .language import detect, warm_up
+from .question import analyse
+from .results import Answer
+from .retrieve import HybridRetriever, Searcher
+from .store import ArticleIndex, open_index
+from .text import clean_question, strip_markup
+
+log = logging.getLogger(__name__)
+
+History = Sequence[tuple[str, str]]
+Answerer = Callable[[dict[str, Any]], Answer]
+
+
+def validate_question(question: object, settings: Settings) -> str:
+    """The cleaned question; raise a user-facing error for an empty or oversized one."""
+    if not isinstance(question, str):
+        raise EmptyQuestionError("the question must be text")
+    cleaned = clean_question(question)
+    if not strip_markup(cleaned):
+        raise EmptyQuestionError("the question is empty: type a question about the article")
+    if len(cleaned) > settings.max_question_chars:
+        raise QuestionTooLongError(
+            f"the question is {len(cleaned):,} characters long; the limit is "
+            f"{settings.max_question_chars:,} (ASSISTANT_MAX_QUESTION_CHARS): shorten it"
+        )
+    return cleaned
+
+
+def build_chain(retriever: HybridRetriever, index: ArticleIndex,
+                answerer: Answerer | None = None, thresholds: Thresholds | None = None) -> Runnable:
+    """LCEL: {question, history} -> condense -> retrieve -> answer. `answerer` is replaceable
+    (e.g. by an LLM generator): it receives {question, query, docs, index} and returns Answer."""
+    limits = thresholds or Thresholds()
+
+    def condense(inputs: dict[str, Any]) -> dict[str, Any]:
+        history = inputs.get("history") or []
+        query, kind_from = standalone(inputs["question"], history)
+        conversation = detect(strip_markup(history[-1][0])) if history else ""
+        parsed = analyse(inputs["question"], kind_from=kind_from, default_language=conversation)
+        return {**inputs, "query": query, "parsed": parsed}
+
+    def builtin(inputs: dict[str, Any]) -> Answer:
+        return answer_from(inputs["parsed"], inputs["docs"], index, inputs["query"], limits)
+
+    retrieve = RunnableLambda(lambda x: strip_markup(x["query"])) | retriever
+    return (
+        RunnableLambda(condense)
+        | RunnablePassthrough.assign(docs=retrieve)
+        | RunnableLambda(answerer or builtin)
+    )
+
+
+class Engine:
+    """Everything loaded once: article, embeddings, index, retriever and chain."""
+
+    def __init__(self, settings: Settings, rebuild: bool = False) -> None:
+        self.settings = settings
+        self.article: Article = load_article(settings.article_path)
+        self.embeddings = make_embeddings(settings)
+        self.index = open_index(settings, self.article, self.embeddings, rebuild=rebuild)
+        self.searcher = Searcher(self.index, self.embeddings)
+        self.retriever = HybridRetriever(searcher=self.searcher, k=settings.top_k)
+        thresholds = Thresholds(min_margin=settings.min_margin)
+        self.chain = build_chain(self.retriever, self.index, thresholds=thresholds)
+        warm_up()
+
+    def ask(self, question: str, history: History | None = None) -> Answer:
+        """Answer one question, with the conversation so far."""
+        cleaned = validate_question(question, self.settings)
+        turns = [(clean_question(str(q)), str(a)) for q, a in (history or [])]
+        result: Answer = self.chain.invoke({"question": cleaned, "history": turns})
+        return result
+
+
+_engines: dict[Settings, Engine] = {}
+_lock = threading.Lock()
+
+
+def get_engine(settings: Settings | None = None) -> Engine:
+    """The process-wide engine for these settings, loaded on first use (thread-safe)."""
+    settings = settings or Settings.from_env()
+    with _lock:
+        engine = _engines.get(settings)
+        if engine is None:
+            engine = Engine(settings)
+            _engines[settings] = engine
+        return engine
+
+
+def answer(question: str, history: History | None = None, *, settings: Settings | None = None,
+           engine: Engine | None = None) -> Answer:
+    """Answer a question about the article, citing the sentences the answer comes from."""
+    settings = settings or (engine.settings if engine else None) or Settings.from_env()
+    validate_question(question, settings)  # bad input fails before any model loads
+    return (engine or get_engine(settings)).ask(question, history)

@@ -1,0 +1,135 @@
+"""Command line: `assistant ask "..." [--json]`, `assistant index [--rebuild]`,
+`assistant eval [--part dev|heldout|all]`, `assistant bench`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+
+from .chain import Engine, answer, get_engine
+from .config import Settings
+from .errors import AssistantError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="assistant", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ask = sub.add_parser("ask", help="answer one question about the article")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    idx = sub.add_parser("index", help="build the index if missing or stale")
+    idx.add_argument("--rebuild", action="store_true", help="rebuild even if up to date")
+    ev = sub.add_parser("eval", help="run the question set and print the metrics")
+    ev.add_argument("--part", choices=["dev", "heldout", "all"], default="all")
+    ev.add_argument("--json", action="store_true")
+    ev.add_argument("--failures", action="store_true", help="list the cases answered wrongly")
+    bench = sub.add_parser("bench", help="time index build, first answer and warm answers")
+    bench.add_argument("--runs", type=int, default=200)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+        if args.command == "ask":
+            return _ask(args.question, args.json, settings)
+        if args.command == "index":
+            return _index(settings, args.rebuild)
+        if args.command == "eval":
+            return _eval(get_engine(settings), args.part, args.json, args.failures)
+        return _bench(settings, args.runs)
+    except AssistantError as exc:
+        print(f"assistant: {exc}", file=sys.stderr)
+        return 2
+
+
+def _ask(question: str, as_json: bool, settings: Settings) -> int:
+    result = answer(question, settings=settings)
+    if as_json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(result.text)
+    for i, c in enumerate(result.citations, 1):
+        print(f"  [{i}] {c.section} (characters {c.start}-{c.end})")
+    return 0
+
+
+def _index(settings: Settings, rebuild: bool) -> int:
+    started = time.perf_counter()
+    engine = Engine(settings, rebuild=rebuild)
+    m = engine.index.manifest
+    print(f"index ready in {settings.index_dir} ({m['sentences']} sentences, {m['count']} "
+          f"vectors, {m['embedding']['model']}); {time.perf_counter() - started:.1f}s")
+    return 0
+
+
+def _eval(engine: Engine, part: str, as_json: bool, failures: bool) -> int:
+    from .evaluate import run
+
+    parts = ["dev", "heldout"] if part == "all" else [part]
+    results = []
+    for name in parts:
+        report = run(engine, name)
+        results.append(report.metrics())
+        if failures and not as_json:
+            for o in report.failures():
+                first = o.answer.citations[0].text[:70] if o.answer.citations else "-"
+                print(f"  FAIL {o.case.id} [{o.case.expect}] {o.case.question!r}\n"
+                      f"       found={o.answer.found} cite={first!r}\n"
+                      f"       text={o.answer.text[:110]!r}")
+    if as_json:
+        print(json.dumps(results, indent=2))
+    else:
+        for m in results:
+            print(f"== {m['part']}: {m['cases']} cases ({m['answerable']} answerable, "
+                  f"{m['unanswerable']} not in the article)")
+            for key, value in m.items():
+                if key not in ("part", "cases", "answerable", "unanswerable"):
+                    print(f"  {key:<20} {value}")
+    return 0
+
+
+def _bench(settings: Settings, runs: int) -> int:
+    import subprocess
+    from pathlib import Path
+    from tempfile import mkdtemp
+
+    from .evaluate import load_cases
+
+    tmp = Path(mkdtemp(prefix="assistant-bench-"))
+    env = {"ASSISTANT_INDEX_DIR": str(tmp)}
+    code = ("import time;t=time.perf_counter();from assistant import answer;"
+            "a=answer('{q}');print(round(time.perf_counter()-t,2))")
+    import os
+
+    def timed(q: str) -> float:
+        out = subprocess.run([sys.executable, "-c", code.format(q=q)], capture_output=True,
+                             text=True, env={**os.environ, **env}, check=True)
+        return float(out.stdout.strip().splitlines()[-1])
+
+    print(f"cold: build index + first answer   {timed('Bonjour ?'):.2f}s")
+    print(f"first answer, index on disk        {timed('Bonjour ?'):.2f}s")
+    engine = Engine(Settings(**{**settings.__dict__, "index_dir": tmp}))
+    started = time.perf_counter()
+    Engine(Settings(**{**settings.__dict__, "index_dir": tmp}), rebuild=True)
+    print(f"index rebuild (in process)         {time.perf_counter() - started:.2f}s")
+    cases = load_cases("dev")
+    times = []
+    for i in range(runs):
+        case = cases[i % len(cases)]
+        t = time.perf_counter()
+        engine.ask(case.question, list(case.history))
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    print(f"warm answer() over {runs} questions: p50 {statistics.median(times):.1f} ms, "
+          f"p95 {times[int(0.95 * (len(times) - 1))]:.1f} ms, max {times[-1]:.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

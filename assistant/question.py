@@ -1,0 +1,81 @@
+"""What a question asks for: its language, its kind (who / when / where / how many / ...) and
+which kinds of entity can answer it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .language import detect
+from .text import fold, strip_markup, words
+
+# (kind, pattern) in order: the first match wins. Patterns run on accent-folded text.
+_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(pattern))
+    for kind, pattern in (
+        ("when", r"\b(quand|(en|a|pour|dans|d'ici|jusqu'en|depuis) quelle (annee|date|epoque)"
+                 r"|quelle (annee|date)|a partir de quand|when|(what|which) (year|date|time)"
+                 r"|until when|since when|by when|how long until)\b"),
+        ("quantity", r"\b(combien|how many|how much|how long|quel (nombre|montant|budget|cout"
+                     r"|pourcentage|chiffre)|what (number|amount|percentage|budget|cost))\b"),
+        ("where", r"(\bou\b(?! bien)|\bwhere\b|\b(quel|quelle|which|what) (ville|pays|lieu"
+                  r"|endroit|city|country|place|town)\b|\bdans quel(le)? (ville|pays|lieu)\b)"),
+        ("who", r"\b(qui|who|whom|whose|quel est le nom|what is the name|name of|comment "
+                r"s'appelle|how is .* called)\b"),
+        ("why", r"\b(pourquoi|why|pour quelle raison|for what reason|what is the reason)\b"),
+        ("how", r"\b(comment|how)\b"),
+        ("what", r"\b(que|qu|quoi|quel|quelle|quels|quelles|lequel|laquelle|what|which)\b"),
+    )
+)
+_YESNO = re.compile(
+    r"^(is|are|was|were|do|does|did|will|would|can|could|has|have|had|should|est-ce que"
+    r"|est ce que)\b|\w-t-(il|elle|ils|elles|on)\b|\w-(il|elle|ils|elles)\b"
+)
+# Which entity labels can answer each kind of question, best first.
+WANTS: dict[str, tuple[str, ...]] = {
+    "when": ("YEAR", "DATE"),
+    "quantity": ("NUMBER",),
+    "where": ("LOC",),
+    "who": ("PER", "ORG", "LOC", "MISC"),
+}
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question as the engine reads it."""
+
+    text: str  # as typed, cleaned of control characters
+    search: str  # without markup: what is searched
+    language: str
+    kind: str  # when, quantity, where, who, why, how, what, yesno
+
+    @property
+    def wants(self) -> tuple[str, ...]:
+        return WANTS.get(self.kind, ())
+
+    def mentions(self, phrase: str) -> bool:
+        """True when the question already names `phrase` (so it cannot be the answer)."""
+        asked = {fold(w) for w in words(self.search)}
+        return any(fold(w) in asked for w in words(phrase) if len(w) > 2 or w.isdigit())
+
+
+def question_kind(text: str) -> str:
+    """The kind of answer `text` asks for; 'what' when nothing more specific is found."""
+    folded = fold(text)
+    for kind, pattern in _KINDS:
+        if pattern.search(folded):
+            if kind == "what" and _YESNO.search(folded.strip()):
+                return "yesno"
+            return kind
+    return "yesno" if _YESNO.search(folded.strip()) else "what"
+
+
+def analyse(text: str, kind_from: str = "", default_language: str = "") -> Question:
+    """Read a (cleaned) question. `kind_from` is searched for a kind when `text` has none
+    (a follow-up such as "And him?" asks what the previous question asked)."""
+    search = strip_markup(text)
+    kind = question_kind(search)
+    if kind in ("what", "yesno") and kind_from and len(words(search)) <= 4:
+        inherited = question_kind(kind_from)
+        kind = inherited if inherited != "yesno" else kind
+    return Question(text=text, search=search, language=detect(search, default_language), kind=kind)

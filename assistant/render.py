@@ -1,0 +1,417 @@
+"""HTML for the chat page: answers, sources, the article panel with exact highlights, UI strings.
+
+Pure functions, no Gradio. Every piece of question, answer or article text goes through
+`html.escape`: the page shows text, never markup that came from a user or from the article.
+The markup produced here uses only tags and attributes that Gradio's chat sanitizer keeps
+(`class`, `title`, `value`, `lang`, `hidden`; no `data-*`), so source buttons survive in the chat.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+from .article import Article
+from .results import Answer, Citation
+
+LANGUAGES = ("fr", "en")
+DEFAULT_LANGUAGE = "fr"
+MAX_HIGHLIGHTS = 20
+
+STRINGS: dict[str, dict[str, str]] = {
+    "fr": {
+        "page_title": "Questions sur l'article",
+        "intro": "Posez une question sur l'article, en français ou en anglais. Chaque réponse "
+        "cite ses phrases, surlignées dans l'article à droite ; cliquez sur une source pour "
+        "la retrouver.",
+        "chat_label": "Conversation",
+        "placeholder": "Votre question sur l'article… (Entrée pour envoyer)",
+        "send": "Envoyer",
+        "new_conversation": "Nouvelle conversation",
+        "examples": "Exemples de questions",
+        "article_label": "L'article",
+        "legend_found": "Surligné : les phrases citées par la dernière réponse.",
+        "legend_near": "Surligné : le passage le plus proche, qui ne répond pas à la question.",
+        "legend_none": "Les phrases citées par les réponses seront surlignées ici.",
+        "sources": "Sources",
+        "closest": "Passage le plus proche (il ne répond pas à la question)",
+        "not_in_article": "L'article ne le dit pas",
+        "searched": "Question recherchée :",
+        "copy": "Copier avec les sources",
+        "show_source": "Montrer dans l'article",
+        "empty": "Écrivez une question avant d'envoyer.",
+        "too_long": "Votre question est trop longue ({length} caractères, maximum {limit}). "
+        "Raccourcissez-la puis renvoyez-la.",
+        "engine_error": "Le moteur de réponse n'a pas pu répondre : {message} "
+        "Corrigez cela puis reposez la question ; la conversation est conservée.",
+        "unexpected": "Une erreur inattendue est survenue ({kind}). Reposez la question ; si "
+        "cela se reproduit, consultez le journal du serveur.",
+        "feedback_saved": "Merci pour votre avis.",
+        "feedback_failed": "Merci. Votre avis n'a pas pu être enregistré (voir le journal "
+        "du serveur).",
+        "feedback_missing": "Cette réponse n'est plus dans la conversation.",
+    },
+    "en": {
+        "page_title": "Questions about the article",
+        "intro": "Ask a question about the article, in French or English. Each answer cites "
+        "its sentences, highlighted in the article on the right; click a source to find it.",
+        "chat_label": "Conversation",
+        "placeholder": "Your question about the article… (Enter to send)",
+        "send": "Send",
+        "new_conversation": "New conversation",
+        "examples": "Example questions",
+        "article_label": "The article",
+        "legend_found": "Highlighted: the sentences cited by the latest answer.",
+        "legend_near": "Highlighted: the closest passage, which does not answer the question.",
+        "legend_none": "The sentences that answers cite will be highlighted here.",
+        "sources": "Sources",
+        "closest": "Closest passage (it does not answer the question)",
+        "not_in_article": "The article does not say",
+        "searched": "Searched for:",
+        "copy": "Copy with sources",
+        "show_source": "Show in the article",
+        "empty": "Type a question before sending.",
+        "too_long": "Your question is too long ({length} characters, at most {limit}). "
+        "Shorten it and send it again.",
+        "engine_error": "The answer engine could not answer: {message} "
+        "Fix this, then ask again; the conversation is kept.",
+        "unexpected": "An unexpected error occurred ({kind}). Ask again; if it happens again, "
+        "look at the server log.",
+        "feedback_saved": "Thank you for your feedback.",
+        "feedback_failed": "Thank you. Your feedback could not be saved (see the server log).",
+        "feedback_missing": "This answer is no longer in the conversation.",
+    },
+}
+
+_MARKER = re.compile(r"\[(\d{1,3})\]")
+
+
+def language(lang: str | None) -> str:
+    """The UI language for `lang`: "fr" or "en" (French for anything else)."""
+    code = (lang or "").strip().lower()[:2]
+    return code if code in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def text(lang: str | None, key: str, **values: Any) -> str:
+    """The UI string `key` in `lang` (plain text, not escaped), formatted with `values`."""
+    template = STRINGS[language(lang)][key]
+    return template.format(**values) if values else template
+
+
+def language_from_header(accept_language: str | None) -> str:
+    """The first of fr/en named in an Accept-Language header, else the default."""
+    for part in (accept_language or "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return DEFAULT_LANGUAGE
+
+
+# --- highlights -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """A span of the article to highlight, numbered like the answer's markers."""
+
+    start: int
+    end: int
+    number: int
+    near: bool = False  # the closest passage of a "not in the article" answer
+
+
+def highlights_for(answer: Answer) -> list[Highlight]:
+    """The answer's citations as numbered highlights ([1] is the first citation)."""
+    return [
+        Highlight(c.start, c.end, i, near=not answer.found)
+        for i, c in enumerate(answer.citations[:MAX_HIGHLIGHTS], start=1)
+    ]
+
+
+def parse_highlights(payload: Any, text_length: int) -> tuple[list[Highlight], int | None]:
+    """Validate highlight requests from the page: `{"spans": [[n, start, end], ...],
+    "active": n, "near": bool}`. Spans outside the article or malformed are dropped."""
+    if not isinstance(payload, dict):
+        return [], None
+    near = payload.get("near") is True
+    spans = payload.get("spans")
+    out: list[Highlight] = []
+    if isinstance(spans, list):
+        for item in spans[:MAX_HIGHLIGHTS]:
+            if not (isinstance(item, list | tuple) and len(item) == 3):
+                continue
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in item):
+                continue
+            number, start, end = item
+            if 0 < number <= MAX_HIGHLIGHTS and 0 <= start < end <= text_length:
+                out.append(Highlight(start, end, number, near=near))
+    active = payload.get("active")
+    if not isinstance(active, int) or isinstance(active, bool):
+        active = None
+    if active is not None and all(h.number != active for h in out):
+        active = None
+    return out, active
+
+
+# --- the article panel ------------------------------------------------------------------------
+
+
+def render_article(
+    article: Article,
+    highlights: Sequence[Highlight] = (),
+    *,
+    active: int | None = None,
+    lang: str | None = None,
+) -> str:
+    """The whole article as HTML, with `highlights` marked exactly by character offsets.
+
+    Each highlight becomes `<mark class="hl c{n}">` pieces (several when spans overlap or cross
+    a tag), preceded once by its number; the piece to scroll to carries `id="hl-target"`: the
+    start of highlight `active`, or of the lowest number.
+    """
+    lang = language(lang)
+    hs = sorted(highlights, key=lambda h: (h.start, h.number))
+    target = active if active is not None else min((h.number for h in hs), default=None)
+    state = _MarkState(hs, target, active)
+    text_ = article.text
+
+    if not hs:
+        legend = text(lang, "legend_none")
+    elif all(h.near for h in hs):
+        legend = text(lang, "legend_near")
+    else:
+        legend = text(lang, "legend_found")
+    parts = [
+        f'<div class="article-panel" lang="{escape(lang)}">',
+        f'<div class="article-head"><span class="article-label">'
+        f"{escape(text(lang, 'article_label'))}</span>"
+        f'<span class="article-legend">{escape(legend)}</span></div>',
+        '<div class="article-scroll"><article class="article-body" lang="fr">',
+    ]
+
+    title_start = text_.find(article.title) if article.title else -1
+    if title_start >= 0:
+        title_end = title_start + len(article.title)
+        parts.append(f'<h2 class="art-title">{state.render(text_, title_start, title_end)}</h2>')
+    else:
+        title_end = 0
+        parts.append(f'<h2 class="art-title">{escape(article.title)}</h2>')
+    if article.subtitle:
+        sub_start = text_.find(article.subtitle, title_end)
+        if sub_start >= 0:
+            sub_html = state.render(text_, sub_start, sub_start + len(article.subtitle))
+        else:
+            sub_html = escape(article.subtitle)
+        parts.append(f'<p class="art-subtitle">{sub_html}</p>')
+
+    for section in article.sections:
+        parts.append('<section class="art-section">')
+        if section.heading:
+            if 0 <= section.heading_start < section.heading_end:
+                heading = state.render(text_, section.heading_start, section.heading_end)
+            else:
+                heading = escape(section.heading)
+            parts.append(f'<h3 class="art-heading">{heading}</h3>')
+        paragraph: list[str] = []
+        previous_end: int | None = None
+        for sentence in section.sentences:
+            if previous_end is not None:
+                gap = text_[previous_end : sentence.start]
+                if "\n" in gap:
+                    parts.append(f'<p class="art-par">{"".join(paragraph)}</p>')
+                    paragraph = []
+                else:
+                    paragraph.append(state.render(text_, previous_end, sentence.start))
+            paragraph.append(
+                f'<span class="sent">{state.render(text_, sentence.start, sentence.end)}</span>'
+            )
+            previous_end = sentence.end
+        if paragraph:
+            parts.append(f'<p class="art-par">{"".join(paragraph)}</p>')
+        parts.append("</section>")
+    parts.append("</article></div></div>")
+    return "".join(parts)
+
+
+class _MarkState:
+    """Cuts text ranges at highlight boundaries; numbers each highlight once, at its first piece."""
+
+    def __init__(self, highlights: Sequence[Highlight], target: int | None, active: int | None):
+        self.highlights = highlights
+        self.target = target
+        self.active = active
+        self.numbered: set[int] = set()
+        self.targeted = False
+
+    def render(self, text_: str, start: int, end: int) -> str:
+        inside = [h for h in self.highlights if h.start < end and h.end > start]
+        if not inside:
+            return escape(text_[start:end])
+        cuts = {start, end}
+        for h in inside:
+            cuts.update(p for p in (h.start, h.end) if start < p < end)
+        points = sorted(cuts)
+        out: list[str] = []
+        for a, b in zip(points, points[1:], strict=False):
+            piece = escape(text_[a:b])
+            covering = [h for h in inside if h.start <= a and h.end >= b]
+            if not covering:
+                out.append(piece)
+                continue
+            numbers = sorted({h.number for h in covering})
+            fresh = [n for n in numbers if n not in self.numbered]
+            self.numbered.update(fresh)
+            if fresh:
+                label = ",".join(str(n) for n in fresh)
+                out.append(f'<sup class="hl-num">{label}</sup>')
+            classes = ["hl"] + [f"c{n}" for n in numbers]
+            if all(h.near for h in covering):
+                classes.append("hl-near")
+            if self.active is not None and self.active in numbers:
+                classes.append("hl-active")
+            ident = ""
+            if not self.targeted and self.target in fresh:
+                ident = ' id="hl-target"'
+                self.targeted = True
+            title = " ".join(f"[{n}]" for n in numbers)
+            out.append(f'<mark class="{" ".join(classes)}"{ident} title="{title}">{piece}</mark>')
+        return "".join(out)
+
+
+# --- the chat ---------------------------------------------------------------------------------
+
+
+def render_question(question: str) -> str:
+    """A user's question as escaped text (line breaks kept)."""
+    return f'<div class="q">{_text_html(question)}</div>'
+
+
+def shows_query(question: str, query: str) -> bool:
+    """True when the searched query differs from what the user typed (a rewritten follow-up)."""
+
+    def norm(s: str) -> str:
+        return " ".join(re.sub(r"[\s?!.¿¡]+", " ", s).split()).casefold()
+
+    return bool(query.strip()) and norm(query) != norm(question)
+
+
+def render_answer(answer: Answer, *, question: str = "", follow_up: bool = False) -> str:
+    """An answer for the chat: its text with clickable markers, its sources, a copy button.
+
+    A "not in the article" answer gets its own look and presents its citation as the closest
+    passage. For a follow-up whose query was rewritten, the searched query is shown in small text.
+    """
+    lang = language(answer.language)
+    kind = "ans-found" if answer.found else "ans-notfound"
+    cites = answer.citations[:MAX_HIGHLIGHTS]
+    parts = [f'<div class="ans {kind}" lang="{escape(lang)}">']
+    if follow_up and shows_query(question, answer.query):
+        parts.append(
+            f'<div class="ans-query">{escape(text(lang, "searched"))} '
+            f"{escape(_quoted(answer.query, lang))}</div>"
+        )
+    if not answer.found:
+        parts.append(f'<div class="ans-badge">{escape(text(lang, "not_in_article"))}</div>')
+    parts.append(f'<div class="ans-text">{_answer_text_html(answer.text, len(cites), lang)}</div>')
+    if cites:
+        label = text(lang, "sources" if answer.found else "closest")
+        parts.append(f'<div class="ans-sources"><div class="src-label">{escape(label)}</div><ol>')
+        for n, cite in enumerate(cites, start=1):
+            parts.append(
+                f'<li><button type="button" class="src-btn" value="{n}:{cite.start}:{cite.end}"'
+                f' title="{escape(text(lang, "show_source"))}">'
+                f'<span class="src-n">[{n}]</span> '
+                f'<span class="src-quote">{escape(_quoted(cite.text, lang))}</span>'
+                f'{_section_html(cite)}</button></li>'
+            )
+        parts.append("</ol></div>")
+    parts.append(
+        f'<div class="ans-tools"><button type="button" class="copy-btn">'
+        f"{escape(text(lang, 'copy'))}</button></div>"
+    )
+    parts.append(f'<pre class="copy-text" hidden>{escape(answer_plain_text(answer))}</pre>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def answer_plain_text(answer: Answer) -> str:
+    """The answer as plain text with its numbered sources: what "copy" puts on the clipboard."""
+    lang = language(answer.language)
+    lines = [answer.text.strip()]
+    cites = answer.citations[:MAX_HIGHLIGHTS]
+    if cites:
+        label = text(lang, "sources" if answer.found else "closest")
+        lines += ["", f"{label}{' :' if lang == 'fr' else ':'}"]
+        for n, cite in enumerate(cites, start=1):
+            section = f" ({cite.section})" if cite.section else ""
+            lines.append(f"[{n}] {_quoted(cite.text, lang)}{section}")
+    return "\n".join(lines)
+
+
+def render_status(message: str, kind: str = "error") -> str:
+    """A short message under the chat (`kind`: "error" or "info"); empty message, no box."""
+    if not message:
+        return ""
+    kind = kind if kind in ("error", "info") else "error"
+    role = "alert" if kind == "error" else "status"
+    return f'<div class="status status-{kind}" role="{role}">{escape(message)}</div>'
+
+
+def render_intro(lang: str | None) -> str:
+    """The page heading and its one-line help."""
+    return (
+        f'<div class="intro"><h1>{escape(text(lang, "page_title"))}</h1>'
+        f"<p>{escape(text(lang, 'intro'))}</p></div>"
+    )
+
+
+def chat_messages(turns: Iterable[tuple[str, Answer]]) -> list[dict[str, str]]:
+    """Chat messages (Gradio "messages" format) for a conversation of (question, answer)."""
+    messages: list[dict[str, str]] = []
+    for i, (question, answer) in enumerate(turns):
+        messages.append({"role": "user", "content": render_question(question)})
+        messages.append(
+            {
+                "role": "assistant",
+                "content": render_answer(answer, question=question, follow_up=i > 0),
+            }
+        )
+    return messages
+
+
+def _quoted(s: str, lang: str) -> str:
+    return f"« {s} »" if lang == "fr" else f"“{s}”"
+
+
+def _section_html(cite: Citation) -> str:
+    if not cite.section:
+        return ""
+    return f' <span class="src-section">— {escape(cite.section)}</span>'
+
+
+def _text_html(s: str) -> str:
+    return "<br>".join(escape(line) for line in s.strip().split("\n"))
+
+
+def _answer_text_html(s: str, citations: int, lang: str) -> str:
+    """Escaped answer text; markers [n] that match a citation become buttons."""
+    out: list[str] = []
+    for line in s.strip().split("\n"):
+        pieces: list[str] = []
+        last = 0
+        for m in _MARKER.finditer(line):
+            n = int(m.group(1))
+            if not 1 <= n <= citations:
+                continue
+            pieces.append(escape(line[last : m.start()]))
+            pieces.append(
+                f'<button type="button" class="mk" value="{n}"'
+                f' title="{escape(text(lang, "show_source"))}">[{n}]</button>'
+            )
+            last = m.end()
+        pieces.append(escape(line[last:]))
+        out.append("".join(pieces))
+    return "<br>".join(out)
