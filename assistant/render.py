@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
+from itertools import pairwise
 from typing import Any
 
 from .article import Article
@@ -186,9 +187,11 @@ def render_article(
         legend = text(lang, "legend_found")
     parts = [
         f'<div class="article-panel" lang="{escape(lang)}">',
-        f'<div class="article-head"><span class="article-label">'
-        f"{escape(text(lang, 'article_label'))}</span>"
-        f'<span class="article-legend">{escape(legend)}</span></div>',
+        (
+            f'<div class="article-head"><span class="article-label">'
+            f"{escape(text(lang, 'article_label'))}</span>"
+            f'<span class="article-legend">{escape(legend)}</span></div>'
+        ),
         '<div class="article-scroll"><article class="article-body" lang="fr">',
     ]
 
@@ -255,7 +258,7 @@ class _MarkState:
             cuts.update(p for p in (h.start, h.end) if start < p < end)
         points = sorted(cuts)
         out: list[str] = []
-        for a, b in zip(points, points[1:], strict=False):
+        for a, b in pairwise(points):
             piece = escape(text_[a:b])
             covering = [h for h in inside if h.start <= a and h.end >= b]
             if not covering:
