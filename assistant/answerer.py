@@ -5,6 +5,7 @@ the article does not say."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from langchain_core.documents import Document
@@ -16,7 +17,7 @@ from .retrieve import Scored
 from .store import ArticleIndex, Chunk
 
 # Refusal calibration: measured on the dev question set only (README, "Calibration").
-MIN_MARGIN = 0.035  # the chosen sentence's cosine above the article's mean cosine
+MIN_MARGIN = 0.03  # the chosen sentence's cosine above the article's mean cosine
 MIN_OVER_BACKGROUND = 0.0  # ... and above the best off-topic background sentence
 MIN_RELATED = 0.0  # below this margin, not even a closest passage is shown
 CANDIDATES = 3  # how far down the ranking a sentence of the right type may be taken from
@@ -32,12 +33,14 @@ TEXTS = {
         "quote": "Selon l'article : « {quote} » [1]",
         "direct": "{direct}. Selon l'article : « {quote} » [1]",
         "refuse": "L'article ne le dit pas.",
+        "unknown": "L'article ne le dit pas : il ne mentionne pas {names}.",
         "closest": " Le passage le plus proche [1] : « {quote} »",
     },
     "en": {
         "quote": "According to the article (quoted in French): “{quote}” [1]",
         "direct": "{direct}. According to the article (quoted in French): “{quote}” [1]",
         "refuse": "The article does not say.",
+        "unknown": "The article does not say: it does not mention {names}.",
         "closest": " The closest passage [1]: “{quote}”",
     },
 }
@@ -51,11 +54,15 @@ class Thresholds:
 
 
 def answer_from(question: Question, docs: list[Document], index: ArticleIndex, query: str,
-                thresholds: Thresholds = Thresholds()) -> Answer:
-    """Pick the answering sentence among the retrieved `docs` and phrase the answer."""
+                thresholds: Thresholds = Thresholds(), unknown_names: Sequence[str] = ()) -> Answer:
+    """Pick the answering sentence among the retrieved `docs` and phrase the answer.
+    `unknown_names`: names the question mentions and the article does not."""
     texts = TEXTS.get(question.language, TEXTS["en"])
     if not docs:
         return Answer(texts["refuse"], False, [], question.language, query)
+    if unknown_names:
+        text = texts["unknown"].format(names=", ".join(unknown_names))
+        return Answer(text, False, [], question.language, query)
     stats = docs[0].metadata["query_stats"]
     candidates = [(d.metadata["scores"], index.chunks[d.metadata["sentence"]]) for d in docs]
 

@@ -17,6 +17,7 @@ from .config import Settings
 from .embed import make_embeddings
 from .errors import EmptyQuestionError, QuestionTooLongError
 from .language import detect, warm_up
+from .names import NameChecker
 from .question import analyse
 from .results import Answer
 from .retrieve import HybridRetriever, Searcher
@@ -44,7 +45,7 @@ def validate_question(question: object, settings: Settings) -> str:
     return cleaned
 
 
-def build_chain(retriever: HybridRetriever, index: ArticleIndex,
+def build_chain(retriever: HybridRetriever, index: ArticleIndex, names: NameChecker,
                 answerer: Answerer | None = None, thresholds: Thresholds | None = None) -> Runnable:
     """LCEL: {question, history} -> condense -> retrieve -> answer. `answerer` is replaceable
     (e.g. by an LLM generator): it receives {question, query, docs, index} and returns Answer."""
@@ -58,7 +59,9 @@ def build_chain(retriever: HybridRetriever, index: ArticleIndex,
         return {**inputs, "query": query, "parsed": parsed}
 
     def builtin(inputs: dict[str, Any]) -> Answer:
-        return answer_from(inputs["parsed"], inputs["docs"], index, inputs["query"], limits)
+        parsed = inputs["parsed"]
+        unknown = names.unknown(parsed.search)
+        return answer_from(parsed, inputs["docs"], index, inputs["query"], limits, unknown)
 
     retrieve = RunnableLambda(lambda x: strip_markup(x["query"])) | retriever
     return (
@@ -79,7 +82,8 @@ class Engine:
         self.searcher = Searcher(self.index, self.embeddings)
         self.retriever = HybridRetriever(searcher=self.searcher, k=settings.top_k)
         thresholds = Thresholds(min_margin=settings.min_margin)
-        self.chain = build_chain(self.retriever, self.index, thresholds=thresholds)
+        self.names = NameChecker(self.index, self.embeddings)
+        self.chain = build_chain(self.retriever, self.index, self.names, thresholds=thresholds)
         warm_up()
 
     def ask(self, question: str, history: History | None = None) -> Answer:

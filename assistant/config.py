@@ -34,7 +34,7 @@ class Settings:
     top_k: int = 8
     # Refusal calibration (see README "Calibration"): an answer is given only when the chosen
     # sentence stands out from the rest of the article by at least this margin.
-    min_margin: float = 0.035
+    min_margin: float = 0.03
     min_related: float = 0.0
     ui_host: str = "127.0.0.1"
     ui_port: int = 7860

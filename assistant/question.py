@@ -18,10 +18,14 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                  r"|until when|since when|by when|how long until)\b"),
         ("quantity", r"\b(combien|how many|how much|how long|quel (nombre|montant|budget|cout"
                      r"|pourcentage|chiffre)|what (number|amount|percentage|budget|cost))\b"),
-        ("where", r"(\bou\b(?! bien)|\bwhere\b|\b(quel|quelle|which|what) (ville|pays|lieu"
-                  r"|endroit|city|country|place|town)\b|\bdans quel(le)? (ville|pays|lieu)\b)"),
-        ("who", r"\b(qui|who|whom|whose|quel est le nom|what is the name|name of|comment "
-                r"s'appelle|how is .* called)\b"),
+        ("where", r"(\bou\b(?! bien)|\bwhere\b|\b(quel|quelle|quels|quelles|which|what)"
+                  r" (ville|pays|lieu|endroit|region|planete|continent|city|country|place|town"
+                  r"|region|planet|continent|spaceport|base|site)s?\b)"),
+        ("who", r"\b(qui|who|whom|whose|(quel|quelle|quels|quelles|which|what) (entreprise"
+                r"|societe|agence|organisation|organisme|compagnie|personne|company|agency"
+                r"|organization|organisation|firm|person)s?|quel est le nom|quel sera le nom"
+                r"|what is the name|what will .* be called|name of|comment s'appell\w*"
+                r"|how is .* called)\b"),
         ("why", r"\b(pourquoi|why|pour quelle raison|for what reason|what is the reason)\b"),
         ("how", r"\b(comment|how)\b"),
         ("what", r"\b(que|qu|quoi|quel|quelle|quels|quelles|lequel|laquelle|what|which)\b"),
