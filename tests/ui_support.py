@@ -11,13 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import gradio as gr
-
 from assistant.article import Article
 from assistant.config import Settings
 from assistant.results import Answer, Citation
-
-import ui
 
 
 def free_port() -> int:
@@ -26,8 +22,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def launch(demo: gr.Blocks, settings: Settings) -> str:
+def launch(demo: Any, settings: Settings) -> str:
     """Start `demo` in this process with the options `python ui.py` uses; return its URL."""
+    import ui
+
     options = ui.launch_options(settings)
     options.update(server_port=free_port(), prevent_thread_lock=True, quiet=True)
     demo.launch(**options)

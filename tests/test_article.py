@@ -1,0 +1,68 @@
+"""The article model: structure and exact offsets, on the shipped article and on others."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.article import load_article, parse_article, split_sentences
+from assistant.config import DEFAULT_ARTICLE
+from assistant.errors import ArticleError
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "article" / "iss-2028.txt"
+
+
+def test_shipped_article_structure_and_offsets() -> None:
+    article = load_article(DEFAULT_ARTICLE)
+    assert article.title and article.subtitle
+    assert len(article.sections) == 6
+    for section in article.sections[1:]:
+        assert article.text[section.heading_start : section.heading_end] == section.heading
+        assert not section.heading.startswith("#")
+    for s in article.sentences:
+        assert article.text[s.start : s.end] == s.text
+        assert s.text[-1] in ".!?"
+    # a heading that starts mid-line (after "## ") is a heading, not part of a sentence
+    assert all("##" not in s.text for s in article.sentences)
+    assert len({s.index for s in article.sentences}) == len(article.sentences) == 13
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="shared/ is not beside this checkout")
+def test_shipped_article_is_the_original_wording() -> None:
+    assert DEFAULT_ARTICLE.read_bytes() == SHARED.read_bytes()
+
+
+def test_other_article_form() -> None:
+    text = (
+        "Un titre\nUn sous-titre sans point\nPremière phrase. M. Dupont est venu à 10 h. "
+        "Fin ?\nUne section\nTexte de la section ! Encore une phrase. ## Autre titre\n"
+        "Dernière phrase.\n"
+    )
+    article = parse_article(text)
+    assert article.title == "Un titre"
+    assert article.subtitle == "Un sous-titre sans point"
+    assert [s.heading for s in article.sections] == ["", "Une section", "Autre titre"]
+    texts = [s.text for s in article.sentences]
+    assert texts[1] == "M. Dupont est venu à 10 h."
+    assert texts[-1] == "Dernière phrase."
+    for s in article.sentences:
+        assert text[s.start : s.end] == s.text
+
+
+def test_split_sentences_keeps_abbreviations() -> None:
+    parts = split_sentences("Dr. Who est là. Il part. J. R. R. Tolkien écrit.")
+    assert [p for _, p in parts] == ["Dr. Who est là.", "Il part.", "J. R. R. Tolkien écrit."]
+
+
+def test_bad_article_files(tmp_path: Path) -> None:
+    with pytest.raises(ArticleError, match="cannot read"):
+        load_article(tmp_path / "missing.txt")
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(b"\xff\xfe\x00\x01")
+    with pytest.raises(ArticleError, match="UTF-8"):
+        load_article(binary)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("  \n\n")
+    with pytest.raises(ArticleError, match="empty"):
+        load_article(empty)

@@ -1,0 +1,71 @@
+"""The fixed question set against the real models and a real Chroma store.
+
+The floors below are the numbers measured when this test was written (README, "Quality"):
+they stop regressions. They are BELOW the targets of the answer-engine issue (95% / 90%
+answers, 95% refusals), which the engine does not reach yet; the README says so.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant import Settings, get_engine
+from assistant.chain import Engine
+from assistant.evaluate import Report, load_cases, run
+
+FLOORS = {
+    "dev": {"answer_accuracy": 0.46, "refusal_recall": 0.55, "recall_at_3": 0.9},
+    "heldout": {"answer_accuracy": 0.5, "refusal_recall": 0.5, "recall_at_3": 0.8},
+}
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return get_engine(Settings.from_env())
+
+
+@pytest.fixture(scope="module")
+def reports(engine: Engine) -> dict[str, Report]:
+    return {part: run(engine, part) for part in ("dev", "heldout")}
+
+
+def test_question_set_shape() -> None:
+    dev, heldout = load_cases("dev"), load_cases("heldout")
+    everything = dev + heldout
+    assert len(everything) >= 60 and len(heldout) >= 25
+    assert sum(c.expect == "refuse" and c.kind == "unanswerable" for c in everything) >= 10
+    assert sum(c.kind == "followup" and c.history != () for c in everything) >= 6
+    assert sum(c.kind == "hostile" for c in everything) >= 3
+    assert {c.language for c in everything} == {"fr", "en"}
+    assert len({c.id for c in everything}) == len(everything)
+    assert not {c.question for c in dev} & {c.question for c in heldout}
+
+
+@pytest.mark.parametrize("part", ["dev", "heldout"])
+def test_quality_floors(reports: dict[str, Report], part: str) -> None:
+    metrics = reports[part].metrics()
+    print(part, metrics)
+    for key, floor in FLOORS[part].items():
+        assert metrics[key] >= floor, f"{part} {key} fell to {metrics[key]} (floor {floor})"
+    assert metrics["language_accuracy"] >= 0.95
+
+
+@pytest.mark.parametrize("part", ["dev", "heldout"])
+def test_every_citation_is_verbatim(engine: Engine, reports: dict[str, Report], part: str) -> None:
+    text = engine.article.text
+    for outcome in reports[part].outcomes:
+        a = outcome.answer
+        assert a.text.strip(), outcome.case.id
+        if a.found:
+            assert a.citations and "[1]" in a.text, outcome.case.id
+        for c in a.citations:
+            assert text[c.start : c.end] == c.text, outcome.case.id
+            assert c.text in a.text, outcome.case.id  # quoted word for word
+
+
+def test_hostile_questions_do_not_leak_markup(reports: dict[str, Report]) -> None:
+    for outcome in reports["dev"].outcomes + reports["heldout"].outcomes:
+        if outcome.case.kind == "hostile":
+            assert "<script" not in outcome.answer.text.lower()
+            assert "<script" not in outcome.answer.query.lower() or outcome.case.question.lower(
+            ).count("<script") > 0

