@@ -63,7 +63,7 @@ def build_chain(retriever: HybridRetriever, index: ArticleIndex, names: NameChec
         unknown = names.unknown(parsed.search)
         return answer_from(parsed, inputs["docs"], index, inputs["query"], limits, unknown)
 
-    retrieve = RunnableLambda(lambda x: strip_markup(x["query"])) | retriever
+    retrieve: Runnable = RunnableLambda(lambda x: strip_markup(x["query"])) | retriever
     return (
         RunnableLambda(condense)
         | RunnablePassthrough.assign(docs=retrieve)

@@ -13,19 +13,19 @@ from .text import fold, strip_markup, words
 _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern))
     for kind, pattern in (
-        ("when", r"\b(quand|(en|a|pour|dans|d'ici|jusqu'en|depuis) quelle (annee|date|epoque)"
+        ("when", (r"\b(quand|(en|a|pour|dans|d'ici|jusqu'en|depuis) quelle (annee|date|epoque)"
                  r"|quelle (annee|date)|a partir de quand|when|(what|which) (year|date|time)"
-                 r"|until when|since when|by when|how long until)\b"),
-        ("quantity", r"\b(combien|how many|how much|how long|quel (nombre|montant|budget|cout"
-                     r"|pourcentage|chiffre)|what (number|amount|percentage|budget|cost))\b"),
-        ("where", r"(\bou\b(?! bien)|\bwhere\b|\b(quel|quelle|quels|quelles|which|what)"
+                 r"|until when|since when|by when|how long until)\b")),
+        ("quantity", (r"\b(combien|how many|how much|how long|quel (nombre|montant|budget|cout"
+                     r"|pourcentage|chiffre)|what (number|amount|percentage|budget|cost))\b")),
+        ("where", (r"(\bou\b(?! bien)|\bwhere\b|\b(quel|quelle|quels|quelles|which|what)"
                   r" (ville|pays|lieu|endroit|region|planete|continent|city|country|place|town"
-                  r"|region|planet|continent|spaceport|base|site)s?\b)"),
-        ("who", r"\b(qui|who|whom|whose|(quel|quelle|quels|quelles|which|what) (entreprise"
+                  r"|region|planet|continent|spaceport|base|site)s?\b)")),
+        ("who", (r"\b(qui|who|whom|whose|(quel|quelle|quels|quelles|which|what) (entreprise"
                 r"|societe|agence|organisation|organisme|compagnie|personne|company|agency"
                 r"|organization|organisation|firm|person)s?|quel est le nom|quel sera le nom"
                 r"|what is the name|what will .* be called|name of|comment s'appell\w*"
-                r"|how is .* called)\b"),
+                r"|how is .* called)\b")),
         ("why", r"\b(pourquoi|why|pour quelle raison|for what reason|what is the reason)\b"),
         ("how", r"\b(comment|how)\b"),
         ("what", r"\b(que|qu|quoi|quel|quelle|quels|quelles|lequel|laquelle|what|which)\b"),

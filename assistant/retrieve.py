@@ -90,7 +90,9 @@ class Searcher:
 
         signals = {"dense": dense, "context": context, "clause": clause, "sparse": sparse,
                    "bm25": bm25}
-        fused = sum(WEIGHTS[name] * _standardise(values) for name, values in signals.items())
+        fused = np.zeros(n, np.float64)
+        for name, values in signals.items():
+            fused += WEIGHTS[name] * _standardise(values)
         # Chroma's nearest neighbours come first among equals (ties are rare; order is stable).
         rank_of = {i: r for r, i in enumerate(dense_ranked)}
         order = sorted(range(n), key=lambda i: (-fused[i], rank_of.get(i, n)))

@@ -184,7 +184,7 @@ def _try_open(root: Path, article: Article, embeddings: Embedder,
             log.warning("index in %s is incomplete: rebuilding", root)
             return None
         return _assemble(article, store, got, manifest)
-    except Exception as exc:  # damaged files of any kind: rebuild rather than crash
+    except Exception as exc:  # noqa: BLE001 - damaged files of any kind: rebuild, not crash
         log.warning("index in %s cannot be read (%s): rebuilding", root, exc)
         return None
 
@@ -225,9 +225,9 @@ def _assemble(article: Article, store: Any, got: dict[str, Any],
     sparse = None
     if sparse_rows:
         width = 1 + max((max(r["i"], default=0) for r in sparse_rows.values()), default=0)
-        sparse = np.zeros((n, max(width, 16384)), np.float32)
+        sparse = np.zeros((n, max(int(width), 16384)), np.float32)
         for i, row in sparse_rows.items():
-            sparse[i, row["i"]] = row["v"]
+            sparse[i, np.asarray(row["i"], np.int64)] = np.asarray(row["v"], np.float32)
     chunks = [Chunk(s, entities[s.index], parts[s.index]) for s in sentences]
     return ArticleIndex(
         article=article,

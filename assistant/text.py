@@ -16,22 +16,10 @@ _ELISION = re.compile(r"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu|quoiqu)['’]", re
 
 # Function words of French and English: they carry no topic, so keyword search ignores them.
 STOPWORDS_FR = frozenset(
-    """a à au aux avec ce ces cet cette c ça d dans de des du elle elles en et eux il ils je la le
-    les leur leurs lui ma mais me même mes moi mon ne nos notre nous on ou où par pas pour qu que
-    qui sa se ses son sur ta te tes toi ton tu un une vos votre vous y été être est sont était
-    étaient sera seront ont avait avaient aura auront ai as avons avez fait faire quel quelle quels
-    quelles quoi quand comment combien pourquoi lequel laquelle lesquels lesquelles dont si selon
-    l s n m t j est-ce ceci cela celle celui ceux celles tout tous toute toutes très plus aussi
-    alors donc ainsi entre vers chez sous sans depuis jusqu jusque après avant encore déjà
-    article texte dit dire dit-on""".split()
+    ["a", "à", "au", "aux", "avec", "ce", "ces", "cet", "cette", "c", "ça", "d", "dans", "de", "des", "du", "elle", "elles", "en", "et", "eux", "il", "ils", "je", "la", "le", "les", "leur", "leurs", "lui", "ma", "mais", "me", "même", "mes", "moi", "mon", "ne", "nos", "notre", "nous", "on", "ou", "où", "par", "pas", "pour", "qu", "que", "qui", "sa", "se", "ses", "son", "sur", "ta", "te", "tes", "toi", "ton", "tu", "un", "une", "vos", "votre", "vous", "y", "été", "être", "est", "sont", "était", "étaient", "sera", "seront", "ont", "avait", "avaient", "aura", "auront", "ai", "as", "avons", "avez", "fait", "faire", "quel", "quelle", "quels", "quelles", "quoi", "quand", "comment", "combien", "pourquoi", "lequel", "laquelle", "lesquels", "lesquelles", "dont", "si", "selon", "l", "s", "n", "m", "t", "j", "est-ce", "ceci", "cela", "celle", "celui", "ceux", "celles", "tout", "tous", "toute", "toutes", "très", "plus", "aussi", "alors", "donc", "ainsi", "entre", "vers", "chez", "sous", "sans", "depuis", "jusqu", "jusque", "après", "avant", "encore", "déjà", "article", "texte", "dit", "dire", "dit-on"]
 )
 STOPWORDS_EN = frozenset(
-    """a an the and or but if of to in on at by for with from as about into over after before
-    is are was were be been being do does did done have has had having will would shall should
-    can could may might must it its this that these those there here he she they them his her
-    their him we us our you your i me my what which who whom whose when where why how many much
-    not no yes so than then too very also just only any some all each every both either neither
-    according article text say says said tell""".split()
+    ["a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for", "with", "from", "as", "about", "into", "over", "after", "before", "is", "are", "was", "were", "be", "been", "being", "do", "does", "did", "done", "have", "has", "had", "having", "will", "would", "shall", "should", "can", "could", "may", "might", "must", "it", "its", "this", "that", "these", "those", "there", "here", "he", "she", "they", "them", "his", "her", "their", "him", "we", "us", "our", "you", "your", "i", "me", "my", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "many", "much", "not", "no", "yes", "so", "than", "then", "too", "very", "also", "just", "only", "any", "some", "all", "each", "every", "both", "either", "neither", "according", "article", "text", "say", "says", "said", "tell"]
 )
 STOPWORDS = STOPWORDS_FR | STOPWORDS_EN
 

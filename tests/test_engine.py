@@ -149,10 +149,10 @@ def test_other_article(tmp_path: Path) -> None:
 def test_cli_ask_json_and_errors() -> None:
     env = {**os.environ}
     out = subprocess.run([sys.executable, "-m", "assistant", "ask", "Qui est Sean Duffy ?",
-                          "--json"], capture_output=True, text=True, env=env, timeout=120)
+                          "--json"], capture_output=True, text=True, env=env, timeout=120, check=False)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert set(data) >= {"text", "found", "citations", "language", "query"}
     empty = subprocess.run([sys.executable, "-m", "assistant", "ask", "  "],
-                           capture_output=True, text=True, env=env, timeout=120)
+                           capture_output=True, text=True, env=env, timeout=120, check=False)
     assert empty.returncode == 2 and "empty" in empty.stderr and "Traceback" not in empty.stderr

@@ -66,6 +66,4 @@ def test_every_citation_is_verbatim(engine: Engine, reports: dict[str, Report], 
 def test_hostile_questions_do_not_leak_markup(reports: dict[str, Report]) -> None:
     for outcome in reports["dev"].outcomes + reports["heldout"].outcomes:
         if outcome.case.kind == "hostile":
-            assert "<script" not in outcome.answer.text.lower()
-            assert "<script" not in outcome.answer.query.lower() or outcome.case.question.lower(
-            ).count("<script") > 0
+            assert "<script" not in outcome.answer.text.lower()  # the answer never echoes it
