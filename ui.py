@@ -18,6 +18,8 @@ from typing import Any
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
+from starlette.middleware import Middleware
+from starlette.responses import PlainTextResponse
 
 import assistant
 from assistant import render
@@ -340,6 +342,23 @@ def build_demo(settings: Settings | None = None, engine: Any = None) -> gr.Block
     return demo
 
 
+class RefuseRemoteFiles:
+    """ASGI middleware: `/file=<url>` would make the server fetch any public URL for anyone;
+    the page never needs that, so it is refused like any file outside the app."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope.get("type") == "http":
+            _, marker, target = str(scope.get("path", "")).partition("/file=")
+            if marker and "://" in target:
+                response = PlainTextResponse("File not allowed.", status_code=403)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def parse_auth(value: str) -> tuple[str, str] | None:
     """`user:password` -> (user, password); empty -> None (no login page)."""
     if not value:
@@ -361,6 +380,7 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "share": False,
         "show_error": False,
         "mcp_server": False,
+        "app_kwargs": {"middleware": [Middleware(RefuseRemoteFiles)]},
     }
 
 

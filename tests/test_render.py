@@ -6,13 +6,13 @@ import html
 import re
 
 import pytest
+from ui_support import mark_classes, marked, sources, visible_text
 
 from assistant import render
 from assistant.article import load_article, parse_article
 from assistant.config import DEFAULT_ARTICLE
 from assistant.render import Highlight
 from assistant.results import Answer, Citation
-from ui_support import mark_classes, marked, sources, visible_text
 
 ARTICLE = load_article(DEFAULT_ARTICLE)
 
@@ -170,7 +170,7 @@ def test_copy_text_keeps_the_sources():
     assert "Sources:" in plain
     assert f"[1] “{cite(9).text}” ({cite(9).section})" in plain
     out = render.render_answer(answer)
-    copy = re.search(r'<pre class="copy-text" hidden>(.*?)</pre>', out, re.S)
+    copy = re.search(r'<pre class="copy-text" hidden>(.*?)</pre>', out, re.DOTALL)
     assert copy and html.unescape(copy.group(1)) == plain
     assert "Copy with sources" in out
 

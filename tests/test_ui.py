@@ -8,18 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import http.client
 import json
 from typing import Any
 
 import httpx
 import pytest
 from gradio_client import Client
-
-import assistant
-import ui
-from assistant.config import Settings
-from assistant.errors import ModelLoadError
-from assistant.results import Answer
 from ui_support import (
     FakeEngine,
     launch,
@@ -29,6 +24,12 @@ from ui_support import (
     sources,
     visible_text,
 )
+
+import assistant
+import ui
+from assistant.config import Settings
+from assistant.errors import ModelLoadError
+from assistant.results import Answer
 
 
 @pytest.fixture(scope="module")
@@ -199,10 +200,31 @@ def _panel_id(url: str) -> int:
 )
 def test_file_routes_refuse_paths_outside_what_the_page_needs(app, path):
     url, _ = app
-    reply = httpx.get(url + path, timeout=30)
-    assert reply.status_code in (400, 403, 404), (path, reply.status_code)
-    assert "root:" not in reply.text and "ASSISTANT_" not in reply.text
-    assert "Settings" not in reply.text and "gradio as gr" not in reply.text
+    status, body = raw_get(url, path)
+    assert status in (400, 403, 404), (path, status)
+    assert "root:" not in body and "ASSISTANT_" not in body
+    assert "Settings" not in body and "gradio as gr" not in body
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/gradio_api/file=https://example.com/x.png", "/gradio_api/file=http%3A%2F%2F10.0.0.1%2Fx"],
+)
+def test_the_server_never_fetches_urls_for_the_page(app, path):
+    url, _ = app
+    assert raw_get(url, path) == (403, "File not allowed.")
+
+
+def raw_get(url: str, path: str) -> tuple[int, str]:
+    """GET `path` exactly as written: httpx and browsers would resolve the `../` first."""
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        conn.request("GET", path)
+        reply = conn.getresponse()
+        return reply.status, reply.read().decode("utf-8", "replace")
+    finally:
+        conn.close()
 
 
 def test_analytics_off_and_localhost_by_default():

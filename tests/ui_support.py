@@ -32,7 +32,7 @@ def launch(demo: Any, settings: Settings) -> str:
     return f"http://127.0.0.1:{options['server_port']}"
 
 
-MARK = re.compile(r'<mark class="([^"]*)"[^>]*>(.*?)</mark>', re.S)
+MARK = re.compile(r'<mark class="([^"]*)"[^>]*>(.*?)</mark>', re.DOTALL)
 SOURCE = re.compile(r'<button type="button" class="src-btn" value="(\d+):(\d+):(\d+)"')
 
 
@@ -65,7 +65,7 @@ def message_html(message: dict[str, Any]) -> str:
 
 def visible_text(fragment: str) -> str:
     """Text of an HTML fragment without tags, entities decoded (hidden copy text excluded)."""
-    fragment = re.sub(r'<pre class="copy-text" hidden>.*?</pre>', "", fragment, flags=re.S)
+    fragment = re.sub(r'<pre class="copy-text" hidden>.*?</pre>', "", fragment, flags=re.DOTALL)
     return html.unescape(re.sub(r"<[^>]+>", "", fragment))
 
 
