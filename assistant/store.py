@@ -152,14 +152,23 @@ def build_index(root: Path, article: Article, embeddings: Embedder,
                 "sentences": len(sentences), "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "build_seconds": round(time.perf_counter() - started, 2)}
     (store_dir / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
+    previous = _current_store(root)
     tmp = root / f"manifest.json.{uuid.uuid4().hex[:6]}"
     tmp.write_text(json.dumps(manifest, indent=2), "utf-8")
     tmp.replace(root / "manifest.json")
+    # The previous store may still be open in another process: keep it until the next build.
     for old in root.glob("store-*"):
-        if old.name != store_dir.name:
+        if old.name not in (store_dir.name, previous):
             shutil.rmtree(old, ignore_errors=True)
     log.info("built index %s in %.1fs", store_dir, time.perf_counter() - started)
     return store_dir
+
+
+def _current_store(root: Path) -> str:
+    try:
+        return str(json.loads((root / "manifest.json").read_text("utf-8")).get("store", ""))
+    except (OSError, ValueError, AttributeError):
+        return ""
 
 
 def _sparse_or_none(embeddings: Embedder, texts: list[str]) -> np.ndarray | None:
