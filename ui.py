@@ -223,7 +223,10 @@ def build_demo(settings: Settings | None = None, engine: Any = None) -> gr.Block
             gr.update(value=render.text(lang, "send")),
             gr.update(value=render.text(lang, "new_conversation")),
             gr.update(label=render.text(lang, "examples")),
-            gr.update(label=render.text(lang, "chat_label")),
+            gr.update(
+                label=render.text(lang, "chat_label"),
+                placeholder=render.text(lang, "chat_placeholder"),
+            ),
         )
 
     def new_conversation(lang: str):
@@ -262,8 +265,10 @@ def build_demo(settings: Settings | None = None, engine: Any = None) -> gr.Block
             with gr.Column(scale=6, min_width=360):
                 chatbot = gr.Chatbot(
                     label=render.text(lang0, "chat_label"),
+                    show_label=False,
+                    placeholder=render.text(lang0, "chat_placeholder"),
                     elem_id="chat",
-                    height=560,
+                    height=500,
                     render_markdown=False,
                     sanitize_html=True,
                     latex_delimiters=[],

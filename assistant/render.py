@@ -29,6 +29,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "cite ses phrases, surlignées dans l'article à droite ; cliquez sur une source pour "
         "la retrouver.",
         "chat_label": "Conversation",
+        "chat_placeholder": "Les réponses s'affichent ici, avec leurs sources. "
+        "Essayez une question d'exemple ci-dessous.",
         "placeholder": "Votre question sur l'article… (Entrée pour envoyer)",
         "send": "Envoyer",
         "new_conversation": "Nouvelle conversation",
@@ -60,6 +62,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "intro": "Ask a question about the article, in French or English. Each answer cites "
         "its sentences, highlighted in the article on the right; click a source to find it.",
         "chat_label": "Conversation",
+        "chat_placeholder": "Answers appear here, with their sources. "
+        "Try one of the example questions below.",
         "placeholder": "Your question about the article… (Enter to send)",
         "send": "Send",
         "new_conversation": "New conversation",
