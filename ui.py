@@ -403,6 +403,7 @@ demo = build_demo()
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     current = Settings.from_env()
     threading.Thread(target=_warm_up(current), daemon=True).start()
     demo.launch(**launch_options(current))

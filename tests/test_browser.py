@@ -216,3 +216,11 @@ def test_feedback_copy_new_conversation_and_empty_question(page: Page, app, sett
     page.locator("#new-conversation").click()
     page.wait_for_function("document.querySelectorAll('#chat .ans').length === 0")
     page.wait_for_function("document.querySelectorAll('#article-panel mark').length === 0")
+
+    # An example question is asked with one click.
+    example = page.locator("#examples button").first
+    text = example.inner_text().strip()
+    example.click()
+    page.wait_for_function("document.querySelectorAll('#chat .ans').length === 1")
+    assert page.locator("#chat .q").last.inner_text().strip() == text
+    assert page.locator("#article-panel mark").count() >= 1
