@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 # Before gradio is imported: no analytics, no version check, nothing leaves the machine.
@@ -24,7 +25,7 @@ from starlette.responses import PlainTextResponse
 import assistant
 from assistant import render
 from assistant.article import Article, load_article
-from assistant.config import DEFAULT_ARTICLE, Settings
+from assistant.config import Settings
 from assistant.errors import (
     AssistantError,
     EmptyQuestionError,
@@ -37,14 +38,8 @@ log = logging.getLogger("assistant.ui")
 
 Turn = tuple[str, Answer]
 
-# Example questions for the bundled article; any other article gets generic ones.
-BUNDLED_EXAMPLES = [
-    "Jusqu'à quand l'ISS restera-t-elle en service ?",
-    "Où M Bakanov a-t-il rencontré l'administrateur de la NASA ?",
-    "When does Russia want to launch the first part of its own station?",
-    "Why do the Soyuz spacecraft still matter?",
-    "How much does the station cost to run each year?",
-]
+# Example questions come from `<article>.examples.txt` beside the article (one per line);
+# an article without that file gets these generic ones.
 GENERIC_EXAMPLES = [
     "De quoi parle l'article ?",
     "Qui est cité dans l'article ?",
@@ -163,13 +158,15 @@ if (!window.__articleHooks) {
 """
 
 
-def example_questions(article: Article) -> list[str]:
-    """Curated examples for the bundled article, generic ones for any other."""
+def example_questions(article_path: Path) -> list[str]:
+    """The questions in `<article>.examples.txt` beside the article, else generic ones."""
+    path = Path(article_path).with_suffix(".examples.txt")
     try:
-        bundled = load_article(DEFAULT_ARTICLE).sha256 == article.sha256
-    except AssistantError:
-        bundled = False
-    return list(BUNDLED_EXAMPLES if bundled else GENERIC_EXAMPLES)
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return list(GENERIC_EXAMPLES)
+    questions = [line.strip() for line in lines if line.strip()]
+    return questions or list(GENERIC_EXAMPLES)
 
 
 def build_demo(settings: Settings | None = None, engine: Any = None) -> gr.Blocks:
@@ -256,7 +253,7 @@ def build_demo(settings: Settings | None = None, engine: Any = None) -> gr.Block
         lang = payload.get("lang") if isinstance(payload, dict) else None
         return render.render_article(article, spans, active=active, lang=render.language(lang))
 
-    examples = example_questions(article)
+    examples = example_questions(settings.article_path)
     with gr.Blocks(title=render.text(lang0, "page_title"), analytics_enabled=False) as demo:
         lang_state = gr.State(lang0)
         turns_state = gr.State([])

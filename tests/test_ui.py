@@ -325,3 +325,15 @@ def test_feedback_handler_writes_the_rated_turn(settings, tmp_path):
     missing = like.fn([turn], "fr", gr.LikeData(None, {"index": 7, "value": "x", "liked": True}))
     assert "plus dans la conversation" in html.unescape(missing)
     assert len(path.read_text(encoding="utf-8").splitlines()) == 1
+
+
+def test_example_questions_come_from_beside_the_article(tmp_path):
+    bundled = ui.example_questions(Settings().article_path)
+    assert len(bundled) >= 4
+    assert any("?" in q and " l'" in q for q in bundled)  # French
+    assert any(q.startswith(("When", "Why", "How", "What", "Who")) for q in bundled)  # English
+    other = tmp_path / "other.txt"
+    other.write_text("Titre\nSous-titre\nUne phrase.\n", encoding="utf-8")
+    assert ui.example_questions(other) == ui.GENERIC_EXAMPLES
+    (tmp_path / "other.examples.txt").write_text("Q1 ?\n\n  Q2 ?  \n", encoding="utf-8")
+    assert ui.example_questions(other) == ["Q1 ?", "Q2 ?"]
