@@ -20,7 +20,9 @@ from .store import ArticleIndex, Chunk
 MIN_MARGIN = 0.03  # the chosen sentence's cosine above the article's mean cosine
 MIN_OVER_BACKGROUND = 0.0  # ... and above the best off-topic background sentence
 MIN_RELATED = 0.0  # below this margin, not even a closest passage is shown
-CANDIDATES = 3  # how far down the ranking a sentence of the right type may be taken from
+CANDIDATES = 4  # how far down the ranking a sentence of the right type may be taken from
+LABEL_BONUS = 2.0  # merit for holding the preferred kind of answer (a person for "who")
+CLAUSE_WEIGHT = 1.0  # merit per standard deviation of the answer clause's closeness
 
 _PREPOSITIONS = re.compile(
     r"(?:\b(?:jusqu['’]en|jusqu['’]à|d['’]ici|depuis|dès|avant|après|en|vers|à partir de|"
@@ -66,14 +68,13 @@ def answer_from(question: Question, docs: list[Document], index: ArticleIndex, q
     stats = docs[0].metadata["query_stats"]
     candidates = [(d.metadata["scores"], index.chunks[d.metadata["sentence"]]) for d in docs]
 
-    chosen = _choose(question, candidates)
-    top_scores, top_chunk = candidates[0]
+    chosen = choose(question, candidates, stats)
     if chosen is None:
+        top_scores, top_chunk = candidates[0]
         return _refusal(question, texts, top_chunk, top_scores, stats, query, thresholds)
-    scores, chunk = chosen
+    scores, chunk = chosen.scores, chosen.chunk
     margin = relevance_margin(scores, stats)
-    over_background = scores.dense - stats["background_max"]
-    if margin < thresholds.min_margin or over_background < thresholds.min_over_background:
+    if not confident(chosen, stats, thresholds):
         return _refusal(question, texts, chunk, scores, stats, query, thresholds)
 
     direct = extract(question, chunk, scores)
@@ -94,14 +95,51 @@ def relevance_margin(scores: Scored, stats: dict[str, float]) -> float:
     return max(scores.dense, scores.context, scores.clause) - stats["article_mean"]
 
 
-def _choose(question: Question, candidates: list[tuple[Scored, Chunk]]) -> tuple[Scored, Chunk] | None:
-    """The best-ranked sentence that holds an answer of the kind asked for."""
+@dataclass(frozen=True)
+class Choice:
+    """The sentence chosen to answer, and why."""
+
+    scores: Scored
+    chunk: Chunk
+    rank: int  # its rank in retrieval
+    merit: float  # retrieval score plus the answer-type evidence
+    answer_clause: float  # z-score of the best clause holding an answer entity (0 if untyped)
+
+
+def choose(question: Question, candidates: list[tuple[Scored, Chunk]],
+           stats: dict[str, float]) -> Choice | None:
+    """Among the top retrieved sentences, the one that best holds an answer of the kind asked
+    for; None when the question wants a kind of answer (a year, a person...) none of them has."""
     if not question.wants:
-        return candidates[0]
-    for scores, chunk in candidates[:CANDIDATES]:
-        if answer_entities(question, chunk):
-            return scores, chunk
-    return None
+        scores, chunk = candidates[0]
+        return Choice(scores, chunk, 0, scores.fused, 0.0)
+    best: Choice | None = None
+    for rank, (scores, chunk) in enumerate(candidates[:CANDIDATES]):
+        ents = answer_entities(question, chunk)
+        if not ents:
+            continue
+        preference = min(question.wants.index(e.label) for e in ents)
+        label_bonus = LABEL_BONUS / (1 + preference)
+        clause_z = (_answer_clause_score(chunk, scores, ents) - stats["clause_mean"]) / stats[
+            "clause_std"]
+        merit = scores.fused + label_bonus + CLAUSE_WEIGHT * clause_z
+        if best is None or merit > best.merit:
+            best = Choice(scores, chunk, rank, merit, clause_z)
+    return best
+
+
+def confident(choice: Choice, stats: dict[str, float], thresholds: Thresholds) -> bool:
+    """Whether the chosen sentence is close enough to the question to be its answer."""
+    return relevance_margin(choice.scores, stats) >= thresholds.min_margin
+
+
+def _answer_clause_score(chunk: Chunk, scores: Scored, ents: list[Entity]) -> float:
+    """The best cosine of the question with a clause that holds one of the answer entities."""
+    if not chunk.clauses or len(scores.clause_scores) != len(chunk.clauses):
+        return scores.dense
+    values = [score for score, clause in zip(scores.clause_scores, chunk.clauses)
+              if any(clause.start <= e.start < clause.end for e in ents)]
+    return max(values) if values else scores.dense
 
 
 def answer_entities(question: Question, chunk: Chunk) -> list[Entity]:

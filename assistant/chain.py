@@ -53,10 +53,11 @@ def build_chain(retriever: HybridRetriever, index: ArticleIndex, names: NameChec
 
     def condense(inputs: dict[str, Any]) -> dict[str, Any]:
         history = inputs.get("history") or []
-        query, kind_from = standalone(inputs["question"], history)
+        rewritten = standalone(inputs["question"], history)
         conversation = detect(strip_markup(history[-1][0])) if history else ""
-        parsed = analyse(inputs["question"], kind_from=kind_from, default_language=conversation)
-        return {**inputs, "query": query, "parsed": parsed}
+        parsed = analyse(inputs["question"], kind_from=rewritten.kind_from,
+                         default_language=conversation, context=rewritten.context)
+        return {**inputs, "query": rewritten.query, "parsed": parsed}
 
     def builtin(inputs: dict[str, Any]) -> Answer:
         parsed = inputs["parsed"]

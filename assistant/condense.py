@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from .names import question_names
 from .text import content_words, fold, strip_markup
 
 _CONNECTOR = re.compile(
@@ -21,8 +23,23 @@ _ANAPHORA = re.compile(
     re.IGNORECASE,
 )
 _QUOTE_START = re.compile(r"[«“\"]|\bSelon l'article\b|\bAccording to the article\b")
+# Words of a follow-up that say nothing about its topic.
+_EMPTY = re.compile(
+    r"\b(et|and|also|aussi|what|about|how|quid|pour|concernant|maintenant|now|ensuite|then"
+    r"|alors|encore|again|lui|elle|eux|ça|cela|him|her|them|that|this|those|these|there|là)\b",
+    re.IGNORECASE,
+)
 
 History = Sequence[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Standalone:
+    """A question made independent of the conversation."""
+
+    query: str  # what is searched
+    kind_from: str = ""  # previous query, whose kind a bare follow-up ("And when?") inherits
+    context: str = ""  # what the conversation already said: not a new answer
 
 
 def is_followup(question: str, history: History) -> bool:
@@ -37,16 +54,21 @@ def is_followup(question: str, history: History) -> bool:
     )
 
 
-def standalone(question: str, history: History) -> tuple[str, str]:
-    """(query to search, previous question whose kind a bare follow-up inherits)."""
+def standalone(question: str, history: History) -> Standalone:
+    """The query to search for `question` given the conversation so far."""
     if not is_followup(question, history):
-        return question, ""
+        return Standalone(question)
     prev_question, prev_answer = history[-1]
-    # The previous question may itself have been a follow-up: resolve it first.
-    prev_query, _ = standalone(prev_question, history[:-1])
+    previous = standalone(prev_question, history[:-1])  # it may itself be a follow-up
     direct = short_answer(prev_answer)
-    context = " ".join(p for p in (prev_query, direct) if p)
-    return f"{question} ({context})", prev_query
+    context = " ".join(p for p in (direct, *question_names(previous.query)) if p)
+    own_topic = content_words(_EMPTY.sub(" ", strip_markup(question)))
+    if len(own_topic) >= 2:
+        # The follow-up names its own topic: keep it in front, add who/what it is about.
+        query = f"{question} ({context})" if context else question
+    else:
+        query = f"{question} ({' '.join(p for p in (previous.query, direct) if p)})"
+    return Standalone(query, previous.query, context)
 
 
 def short_answer(answer: str) -> str:

@@ -19,15 +19,22 @@ _MONTHS = (
 )
 _YEAR = re.compile(r"(?<![\d,.])(1[5-9]\d\d|20\d\d|21\d\d)(?!\d)(?![.,]\d)")
 _DATE = re.compile(rf"\b(?:\d{{1,2}}(?:er)? )?(?:{_MONTHS})(?: \d{{4}})?\b", re.IGNORECASE)
+# Vague quantities ("quelques", "several") are not numbers: they answer no "how many".
 _NUMBER_WORDS = (
     "deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|vingt|trente|quarante|"
     "cinquante|cent|cents|mille|million|millions|milliard|milliards|"
     "two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|thousand|"
-    "dozen|dozens|quelques|plusieurs|several|few"
+    "dozen|dozens"
 )
 _NUMBER = re.compile(
     rf"(?<!\w)(?:\d+(?:[ .,]\d+)*(?:\s?(?:%|€|\$|euros?|dollars?|millions?|milliards?|billions?))?"
     rf"|(?:{_NUMBER_WORDS})(?=\s+\w))(?!\w)",
+    re.IGNORECASE,
+)
+_MONEY = re.compile(
+    r"(?<!\w)(?:[$€£]\s?\d+(?:[ .,]\d+)*(?:\s?(?:millions?|milliards?|billions?|bn|m))?"
+    r"|\d+(?:[ .,]\d+)*\s?(?:(?:millions?|milliards?|billions?|mille|thousand)\s(?:d['’]\s?|de\s|of\s)?)?"
+    r"(?:€|\$|£|euros?|dollars?|roubles?|rubles?|livres?|pounds?|USD|EUR))(?!\w)",
     re.IGNORECASE,
 )
 _DETERMINER = re.compile(r"^(?:le|la|les|l['’]|un|une|son|sa|the|a|an|its|their)\b", re.IGNORECASE)
@@ -40,7 +47,7 @@ class Entity:
     """A span of a sentence: offsets are relative to the sentence text."""
 
     text: str
-    label: str  # PER, ORG, LOC, MISC, YEAR, DATE, NUMBER
+    label: str  # PER, ORG, LOC, MISC, YEAR, DATE, MONEY, NUMBER
     start: int
     end: int
     role: str = ""  # for a person: the phrase in apposition ("the Russian director")
@@ -85,7 +92,8 @@ def entities(text: str, doc: Any = None) -> list[Entity]:
             if _NOT_NAMES.match(ent.text) or ent.label_ not in ("PER", "ORG", "LOC", "MISC"):
                 continue
             found.append(Entity(ent.text, ent.label_, ent.start_char, ent.end_char))
-    for label, pattern in (("YEAR", _YEAR), ("DATE", _DATE), ("NUMBER", _NUMBER)):
+    for label, pattern in (("MONEY", _MONEY), ("YEAR", _YEAR), ("DATE", _DATE),
+                           ("NUMBER", _NUMBER)):
         for m in pattern.finditer(text):
             if any(e.start <= m.start() < e.end for e in found):
                 continue

@@ -16,14 +16,19 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("when", (r"\b(quand|(en|a|pour|dans|d'ici|jusqu'en|depuis) quelle (annee|date|epoque)"
                  r"|quelle (annee|date)|a partir de quand|when|(what|which) (year|date|time)"
                  r"|until when|since when|by when|how long until)\b")),
-        ("quantity", (r"\b(combien|how many|how much|how long|quel (nombre|montant|budget|cout"
-                     r"|pourcentage|chiffre)|what (number|amount|percentage|budget|cost))\b")),
+        ("money", (r"\b(budget|cout|coute|couter|couteux|prix|montant|financement|finance|cost"
+                  r"|costs|price|funding|funded|spend|spent|paid|pay|how much money|dollars?"
+                  r"|euros?)\b")),
+        ("quantity", (r"\b(combien|how many|how much|how long|quel (nombre|pourcentage|chiffre)"
+                     r"|what (number|percentage))\b")),
         ("where", (r"(\bou\b(?! bien)|\bwhere\b|\b(quel|quelle|quels|quelles|which|what)"
                   r" (ville|pays|lieu|endroit|region|planete|continent|city|country|place|town"
                   r"|region|planet|continent|spaceport|base|site)s?\b)")),
-        ("who", (r"\b(qui|who|whom|whose|(quel|quelle|quels|quelles|which|what) (entreprise"
-                r"|societe|agence|organisation|organisme|compagnie|personne|company|agency"
-                r"|organization|organisation|firm|person)s?|quel est le nom|quel sera le nom"
+        ("org", (r"\b(quel|quelle|quels|quelles|which|what) (entreprise|societe|compagnie"
+                r"|constructeur|industriel|company|firm|manufacturer|contractor)s?\b")),
+        ("who", (r"\b(qui|who|whom|whose|(quel|quelle|quels|quelles|which|what) (agence"
+                r"|organisation|organisme|personne|agency|organization|person)s?"
+                r"|quel est le nom|quel sera le nom"
                 r"|what is the name|what will .* be called|name of|comment s'appell\w*"
                 r"|how is .* called)\b")),
         ("why", r"\b(pourquoi|why|pour quelle raison|for what reason|what is the reason)\b"),
@@ -39,6 +44,8 @@ _YESNO = re.compile(
 WANTS: dict[str, tuple[str, ...]] = {
     "when": ("YEAR", "DATE"),
     "quantity": ("NUMBER",),
+    "money": ("MONEY",),
+    "org": ("ORG",),
     "where": ("LOC",),
     "who": ("PER", "ORG", "LOC", "MISC"),
 }
@@ -51,7 +58,8 @@ class Question:
     text: str  # as typed, cleaned of control characters
     search: str  # without markup: what is searched
     language: str
-    kind: str  # when, quantity, where, who, why, how, what, yesno
+    kind: str  # when, quantity, money, where, who, org, why, how, what, yesno
+    context: str = ""  # what the conversation already answered (a follow-up wants something new)
 
     @property
     def wants(self) -> tuple[str, ...]:
@@ -59,7 +67,7 @@ class Question:
 
     def mentions(self, phrase: str) -> bool:
         """True when the question already names `phrase` (so it cannot be the answer)."""
-        asked = {fold(w) for w in words(self.search)}
+        asked = {fold(w) for w in words(f"{self.search} {self.context}")}
         return any(fold(w) in asked for w in words(phrase) if len(w) > 2 or w.isdigit())
 
 
@@ -74,7 +82,8 @@ def question_kind(text: str) -> str:
     return "yesno" if _YESNO.search(folded.strip()) else "what"
 
 
-def analyse(text: str, kind_from: str = "", default_language: str = "") -> Question:
+def analyse(text: str, kind_from: str = "", default_language: str = "",
+            context: str = "") -> Question:
     """Read a (cleaned) question. `kind_from` is searched for a kind when `text` has none
     (a follow-up such as "And him?" asks what the previous question asked)."""
     search = strip_markup(text)
@@ -82,4 +91,5 @@ def analyse(text: str, kind_from: str = "", default_language: str = "") -> Quest
     if kind in ("what", "yesno") and kind_from and len(words(search)) <= 4:
         inherited = question_kind(kind_from)
         kind = inherited if inherited != "yesno" else kind
-    return Question(text=text, search=search, language=detect(search, default_language), kind=kind)
+    language = detect(search, default_language)
+    return Question(text=text, search=search, language=language, kind=kind, context=context)

@@ -140,8 +140,13 @@ def documents(index: ArticleIndex, top: list[Scored], background: np.ndarray,
               everything: list[Scored]) -> list[Document]:
     """Documents for the top sentences; each carries its scores and the query's statistics."""
     dense_all = np.asarray([s.dense for s in everything])
+    clauses_all = np.asarray([c for s in everything for c in s.clause_scores] or [0.0])
+    fused_all = np.asarray([s.fused for s in everything])
     stats = {
         "article_mean": float(dense_all.mean()),
+        "clause_mean": float(clauses_all.mean()),
+        "clause_std": float(clauses_all.std()) or 1.0,
+        "fused_second": float(np.sort(fused_all)[-2]) if len(fused_all) > 1 else 0.0,
         "background_mean": float(background.mean()) if background.size else 0.0,
         "background_max": float(background.max()) if background.size else 0.0,
     }

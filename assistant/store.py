@@ -67,6 +67,9 @@ def expected_manifest(article: Article, embeddings: Embedder) -> dict[str, Any]:
         "embedding": {"backend": embeddings.name, "model": embeddings.model_id},
         "spacy_model": SPACY_MODEL,
         "background_sha256": _sha(BACKGROUND.read_bytes()),
+        # What the chunks hold depends on this code: a change to it rebuilds the index.
+        "code_sha256": _sha(b"".join((PACKAGE_DIR / name).read_bytes()
+                                     for name in ("article.py", "nlp.py", "store.py"))),
         "packages": {name: _version(name) for name in _PACKAGES},
     }
 

@@ -41,9 +41,14 @@ def test_followup_inherits_kind_and_rewrites_query() -> None:
                 "Houston. Selon l'article : « Ils se sont vus à Houston. » [1]")]
     assert is_followup("Et quand ?", history)
     assert not is_followup("Quand la station sera-t-elle retirée ?", [])
-    query, kind_from = standalone("Et lui ?", history)
-    assert query.startswith("Et lui ?") and "Houston" in query and "rencontrés" in query
-    assert analyse("Et lui ?", kind_from=kind_from).kind == "where"
+    rewritten = standalone("Et lui ?", history)
+    assert rewritten.query.startswith("Et lui ?")
+    assert "Houston" in rewritten.query and "rencontrés" in rewritten.query
+    assert rewritten.context == "Houston"
+    assert analyse("Et lui ?", kind_from=rewritten.kind_from).kind == "where"
+    # a follow-up with a topic of its own keeps it, with only the names of the conversation
+    own = standalone("Et qu'a-t-il déclaré sur les discussions ?", history)
+    assert own.query == "Et qu'a-t-il déclaré sur les discussions ? (Houston)"
     assert short_answer("The article does not say. The closest passage [1]: “x”") == ""
 
 
