@@ -81,7 +81,7 @@ def answer_from(question: Question, docs: list[Document], index: ArticleIndex, q
     quote = chunk.sentence.text
     template = texts["direct"] if direct else texts["quote"]
     return Answer(
-        text=template.format(direct=direct, quote=quote),
+        text=template.format(direct=direct[:1].upper() + direct[1:], quote=quote),
         found=True,
         citations=[_citation(chunk, margin)],
         language=question.language,
@@ -162,7 +162,7 @@ def extract(question: Question, chunk: Chunk, scores: Scored) -> str:
     text = chunk.sentence.text
     best = _best_clause(chunk, scores)
     in_clause = [e for e in ents if best is None or best[0] <= e.start < best[1]] or ents
-    if question.kind == "when":
+    if question.kind in ("when", "duration") and in_clause[0].label in ("YEAR", "DATE"):
         ent = in_clause[0]
         if question.language == "fr":
             prep = _PREPOSITIONS.search(text[max(0, ent.start - 20) : ent.start])
@@ -177,7 +177,7 @@ def extract(question: Question, chunk: Chunk, scores: Scored) -> str:
         first, last = in_clause[0], in_clause[-1]
         span = text[first.start : last.end]
         return span if len(span.split()) <= 6 else first.text
-    if question.kind == "quantity":
+    if question.kind in ("quantity", "duration", "money"):
         ent = in_clause[0]
         noun = re.match(r"\s+([\w'’-]+)", text[ent.end :])
         return ent.text + (" " + noun.group(1) if noun and not ent.text[-1:].isdigit() else "")

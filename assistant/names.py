@@ -9,6 +9,7 @@ import threading
 
 import numpy as np
 
+from .language import detect
 from .store import ArticleIndex, Embedder
 from .text import STOPWORDS, fold, words
 
@@ -24,6 +25,7 @@ class NameChecker:
 
     def __init__(self, index: ArticleIndex, embeddings: Embedder) -> None:
         self.vocabulary = {fold(w) for w in words(index.article.text)}
+        self.known = frozenset(self.vocabulary)
         self.entities = sorted({e.text for c in index.chunks for e in c.entities
                                 if e.label in ("PER", "ORG", "LOC", "MISC")})
         self.embeddings = embeddings
@@ -33,7 +35,7 @@ class NameChecker:
     def unknown(self, question: str) -> list[str]:
         """Names in `question` that match nothing in the article, in spelling or meaning."""
         out = []
-        for name in question_names(question):
+        for name in question_names(question, self.known):
             parts = [w for w in words(name) if fold(w) not in STOPWORDS]
             if parts and all(self._spelled(w) for w in parts):
                 continue
@@ -58,23 +60,30 @@ class NameChecker:
         return float((self._vectors @ self.embeddings.query_array(name)).max())
 
 
-def question_names(question: str) -> list[str]:
-    """Capitalised words and runs of them, except a sentence's first word and function words."""
+def question_names(question: str, vocab: frozenset[str] = frozenset()) -> list[str]:
+    """Capitalised words and runs of them, except a sentence's first word and function words.
+    `vocab`: folded words known to be names (an all-capitals word in it is not a shouted tag)."""
     names = []
     for m in _NAME.finditer(question):
         name = m.group()
         # Words since the sentence began, markup and shouted tags ("[ADMIN]") aside.
         since = re.split(r"[.!?:;«“\"(>]", question[: m.start()])[-1]
+        parts = name.split()
+        while parts and parts[0].isupper() and len(parts[0]) > 3 and fold(parts[0]) not in vocab:
+            parts = parts[1:]  # a shouted tag, not a name; the next word starts the sentence
+            since = ""
+        if not parts:
+            continue
         if all(w.isupper() for w in re.findall(r"\w+", since)):
-            rest = name.split(maxsplit=1)  # the first word is capitalised by position only
-            if len(rest) < 2:
-                continue
-            name = rest[1]
-        # "Western sanctions", "Earth orbit": a capitalised English adjective, not a name.
-        if re.match(r"\s+[a-z]+\b(?!\s*[?.!])", question[m.end() :]) and re.search(
-            r"\b(the|a|an|of|in|on|what|which|how|did|does|do|is|are|was|were)\s+$",
-            question[: m.start()],
-        ):
+            parts = parts[1:]  # the first word is capitalised by position only
+        if not parts:
+            continue
+        name = " ".join(parts)
+        # "Western sanctions", "Earth orbit": a capitalised English word used as an adjective.
+        if re.match(r"\s+[a-z]{3,}\b", question[m.end() :]) and not re.match(
+            r"\s+(?:est|a|va|et|joue|is|has|was|will|did|does|and|plays?)\b", question[m.end() :]
+        ) and not re.search(r"\b(?:did|does|do|is|are|was|were|will|can|has|have|had)\s+$",
+                            question[: m.start()]) and detect(question) == "en":
             continue
         if fold(name) in STOPWORDS or len(name) < 2 or name.isupper() and len(name) > 5:
             continue

@@ -16,10 +16,12 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("when", (r"\b(quand|(en|a|pour|dans|d'ici|jusqu'en|depuis) quelle (annee|date|epoque)"
                  r"|quelle (annee|date)|a partir de quand|when|(what|which) (year|date|time)"
                  r"|until when|since when|by when|how long until)\b")),
+        ("duration", (r"\b(combien de temps|pendant combien|how long|for how many years"
+                     r"|jusqu'a quand|until when)\b")),
         ("money", (r"\b(budget|cout|coute|couter|couteux|prix|montant|financement|finance|cost"
                   r"|costs|price|funding|funded|spend|spent|paid|pay|how much money|dollars?"
                   r"|euros?)\b")),
-        ("quantity", (r"\b(combien|how many|how much|how long|quel (nombre|pourcentage|chiffre)"
+        ("quantity", (r"\b(combien|how many|how much|quel (nombre|pourcentage|chiffre)"
                      r"|what (number|percentage))\b")),
         ("where", (r"(\bou\b(?! bien)|\bwhere\b|\b(quel|quelle|quels|quelles|which|what)"
                   r" (ville|pays|lieu|endroit|region|planete|continent|city|country|place|town"
@@ -43,6 +45,7 @@ _YESNO = re.compile(
 # Which entity labels can answer each kind of question, best first.
 WANTS: dict[str, tuple[str, ...]] = {
     "when": ("YEAR", "DATE"),
+    "duration": ("YEAR", "DATE", "NUMBER"),
     "quantity": ("NUMBER",),
     "money": ("MONEY",),
     "org": ("ORG",),
@@ -58,7 +61,7 @@ class Question:
     text: str  # as typed, cleaned of control characters
     search: str  # without markup: what is searched
     language: str
-    kind: str  # when, quantity, money, where, who, org, why, how, what, yesno
+    kind: str  # when, duration, quantity, money, where, who, org, why, how, what, yesno
     context: str = ""  # what the conversation already answered (a follow-up wants something new)
 
     @property

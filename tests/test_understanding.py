@@ -30,7 +30,8 @@ def test_names_only_question_takes_the_conversation_language() -> None:
     [("Jusqu'à quand ?", "when"), ("By what year will it end?", "when"),
      ("Who is in charge?", "who"), ("Où se sont-ils vus ?", "where"),
      ("Combien d'agences ?", "quantity"), ("Pourquoi ?", "why"), ("How did it go?", "how"),
-     ("Is the station old?", "yesno"), ("Quelle entreprise construit la station ?", "who")],
+     ("Is the station old?", "yesno"), ("Quelle entreprise construit la station ?", "org"),
+     ("Combien coûte la station ?", "money"), ("Quelle agence finance ?", "money")],
 )
 def test_question_kind(text: str, kind: str) -> None:
     assert question_kind(text) == kind
