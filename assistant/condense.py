@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .names import question_names
-from .text import content_words, fold, strip_markup
+from .text import STOPWORDS, content_words, fold, strip_markup, words
 
 _CONNECTOR = re.compile(
     r"^\s*(et|and|also|aussi|what about|how about|and what about|quid|et pour|et concernant"
@@ -61,14 +61,22 @@ def standalone(question: str, history: History) -> Standalone:
     prev_question, prev_answer = history[-1]
     previous = standalone(prev_question, history[:-1])  # it may itself be a follow-up
     direct = short_answer(prev_answer)
-    context = " ".join(p for p in (direct, *question_names(previous.query)) if p)
+    # A pronoun most often stands for the name the last answer gave, else for a name the last
+    # question asked about.
+    about = " ".join(_names(direct) or question_names(previous.query))
     own_topic = content_words(_EMPTY.sub(" ", strip_markup(question)))
     if len(own_topic) >= 2:
         # The follow-up names its own topic: keep it in front, add who/what it is about.
-        query = f"{question} ({context})" if context else question
+        query = f"{question} ({about})" if about else question
     else:
         query = f"{question} ({' '.join(p for p in (previous.query, direct) if p)})"
+    context = direct if about in direct else f"{direct} {about}".strip()
     return Standalone(query, previous.query, context)
+
+
+def _names(answer: str) -> list[str]:
+    """Capitalised words of a short answer ("Houston", "M Bakanov"), function words aside."""
+    return [w for w in words(answer) if w[:1].isupper() and fold(w) not in STOPWORDS]
 
 
 def short_answer(answer: str) -> str:

@@ -50,6 +50,7 @@ def test_followup_inherits_kind_and_rewrites_query() -> None:
     # a follow-up with a topic of its own keeps it, with only the names of the conversation
     own = standalone("Et qu'a-t-il déclaré sur les discussions ?", history)
     assert own.query == "Et qu'a-t-il déclaré sur les discussions ? (Houston)"
+    assert own.context == "Houston"
     assert short_answer("The article does not say. The closest passage [1]: “x”") == ""
 
 
