@@ -1,4 +1,4 @@
-"""Hybrid retrieval over the index: dense (Chroma), e5 sparse latent terms and BM25 over
+"""Hybrid retrieval over the index: dense (Chroma: sentence, sentence in context, clauses) and BM25 over
 accent-folded stems, fused as weighted z-scores; exposed as a LangChain `BaseRetriever`."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .store import ArticleIndex, Embedder
 from .text import stems
 
 # Each signal is standardised over the article's sentences (z-score), then summed with these
-# weights; measured on the dev question set (README, "Retrieval"). Rank fusion (RRF) scored
+# weights; measured on the dev question set (README, "Quality"). Rank fusion (RRF) scored
 # lower there: it throws away how far ahead the best sentence is.
 # The e5 sparse head measured no better once the others are in (recall@1 0.68 either way) and
 # costs 13 ms a question: its weight is 0 and it is not computed.

@@ -14,8 +14,12 @@ from assistant.chain import Engine
 from assistant.evaluate import Report, load_cases, run
 
 FLOORS = {
-    "dev": {"answer_accuracy": 0.46, "refusal_recall": 0.55, "recall_at_3": 0.9},
-    "heldout": {"answer_accuracy": 0.5, "refusal_recall": 0.5, "recall_at_3": 0.8},
+    "dev": {"answer_accuracy": 0.6, "refusal_recall": 0.5, "recall_at_3": 0.9},
+    "heldout": {"answer_accuracy": 0.55, "refusal_recall": 0.55, "recall_at_3": 0.8},
+}
+CEILINGS = {
+    "dev": {"false_refusals": 0.12},
+    "heldout": {"false_refusals": 0.15},
 }
 
 
@@ -47,6 +51,8 @@ def test_quality_floors(reports: dict[str, Report], part: str) -> None:
     print(part, metrics)
     for key, floor in FLOORS[part].items():
         assert metrics[key] >= floor, f"{part} {key} fell to {metrics[key]} (floor {floor})"
+    for key, ceiling in CEILINGS[part].items():
+        assert metrics[key] <= ceiling, f"{part} {key} rose to {metrics[key]} (ceiling {ceiling})"
     assert metrics["language_accuracy"] >= 0.95
 
 
