@@ -76,23 +76,28 @@ class Question:
 
 def question_kind(text: str) -> str:
     """The kind of answer `text` asks for; 'what' when nothing more specific is found."""
+    return _explicit_kind(text) or ("yesno" if _YESNO.search(fold(text).strip()) else "what")
+
+
+def _explicit_kind(text: str) -> str:
+    """The kind a question word of `text` asks for, '' when it has none."""
     folded = fold(text)
     for kind, pattern in _KINDS:
         if pattern.search(folded):
             if kind == "what" and _YESNO.search(folded.strip()):
                 return "yesno"
             return kind
-    return "yesno" if _YESNO.search(folded.strip()) else "what"
+    return ""
 
 
 def analyse(text: str, kind_from: str = "", default_language: str = "",
             context: str = "") -> Question:
-    """Read a (cleaned) question. `kind_from` is searched for a kind when `text` has none
-    (a follow-up such as "And him?" asks what the previous question asked)."""
+    """Read a (cleaned) question. `kind_from` is searched for a kind when `text` has no question
+    word (a follow-up such as "And him?" asks what the previous question asked)."""
     search = strip_markup(text)
-    kind = question_kind(search)
-    if kind in ("what", "yesno") and kind_from and len(words(search)) <= 4:
-        inherited = question_kind(kind_from)
-        kind = inherited if inherited != "yesno" else kind
+    kind = _explicit_kind(search)
+    if not kind and kind_from:
+        kind = question_kind(kind_from)
+    kind = kind or question_kind(search)
     language = detect(search, default_language)
     return Question(text=text, search=search, language=language, kind=kind, context=context)
