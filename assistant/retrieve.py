@@ -84,8 +84,7 @@ class Searcher:
         for owner, value in zip(idx.clause_owner, clause_all):
             per_sentence[owner].append(float(value))
             clause[owner] = max(clause[owner], value)
-        if WEIGHTS["sparse"] and idx.sparse is not None and getattr(self.embeddings, "has_sparse",
-                                                                     False):
+        if WEIGHTS["sparse"] and idx.sparse is not None and self.embeddings.has_sparse:
             sparse = idx.sparse @ self.embeddings.sparse_array([query])[0]
         else:
             sparse = np.zeros(n, np.float32)

