@@ -147,11 +147,25 @@ def answer_entities(question: Question, chunk: Chunk) -> list[Entity]:
     found = []
     for label in question.wants:
         for ent in chunk.entities:
-            if ent.label == label and not question.mentions(ent.text):
+            if ent.label == label and not question.mentions(ent.text) and _fits(question, chunk, ent):
                 found.append(ent)
         if found and label in ("PER", "YEAR", "LOC", "NUMBER"):
             break
     return found
+
+
+_SINCE = re.compile(r"\b(?:depuis|since)\s+(?:l['’]an\s+|the year\s+)?$", re.IGNORECASE)
+
+
+def _fits(question: Question, chunk: Chunk, ent: Entity) -> bool:
+    """A year after "depuis"/"since" tells how long, not when: it answers only "since when"."""
+    if ent.label not in ("YEAR", "DATE"):
+        return True
+    before = chunk.sentence.text[max(0, ent.start - 20) : ent.start]
+    return not _SINCE.search(before) or bool(_SINCE_ASKED.search(question.search))
+
+
+_SINCE_ASKED = re.compile(r"\b(depuis|since)\b", re.IGNORECASE)
 
 
 def extract(question: Question, chunk: Chunk, scores: Scored) -> str:

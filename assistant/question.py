@@ -14,7 +14,8 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern))
     for kind, pattern in (
         ("when", (r"\b(quand|(en|a|pour|dans|d'ici|jusqu'en|depuis) quelle (annee|date|epoque)"
-                 r"|quelle (annee|date)|a partir de quand|when|(what|which) (year|date|time)"
+                 r"|quelle (annee|date)|quelle est la date|a partir de quand|when|(what|which) "
+                 r"(year|date|time)|what is the date|date of"
                  r"|until when|since when|by when|how long until)\b")),
         ("duration", (r"\b(combien de temps|pendant combien|how long|for how many years"
                      r"|jusqu'a quand|until when)\b")),
