@@ -18,7 +18,6 @@ from .store import ArticleIndex, Chunk
 
 # Refusal calibration: measured on the dev question set only (README, "Calibration").
 MIN_MARGIN = 0.03  # the chosen sentence's cosine above the article's mean cosine
-MIN_OVER_BACKGROUND = 0.0  # ... and above the best off-topic background sentence
 MIN_RELATED = 0.0  # below this margin, not even a closest passage is shown
 CANDIDATES = 4  # how far down the ranking a sentence of the right type may be taken from
 LABEL_BONUS = 2.0  # merit for holding the preferred kind of answer (a person for "who")
@@ -51,7 +50,6 @@ TEXTS = {
 @dataclass(frozen=True)
 class Thresholds:
     min_margin: float = MIN_MARGIN
-    min_over_background: float = MIN_OVER_BACKGROUND
     min_related: float = MIN_RELATED
 
 

@@ -35,7 +35,6 @@ class Settings:
     # Refusal calibration (see README "Calibration"): an answer is given only when the chosen
     # sentence stands out from the rest of the article by at least this margin.
     min_margin: float = 0.03
-    min_related: float = 0.0
     ui_host: str = "127.0.0.1"
     ui_port: int = 7860
     ui_auth: str = ""  # "user:password" turns on the login page

@@ -130,7 +130,7 @@ def run(engine: Engine, part: str, cases: list[Case] | None = None) -> Report:
         seconds = time.perf_counter() - started
         rank = None
         if case.expect == "answer":
-            scored, _ = engine.searcher.score(_searched(answer), engine.settings.top_k)
+            scored = engine.searcher.score(_searched(answer), engine.settings.top_k)
             order = [s.sentence for s in scored]
             targets = [s.index for s in sentences if any(c in s.text for c in case.cite)]
             hits = [order.index(t) for t in targets if t in order]

