@@ -75,7 +75,7 @@ def standalone(question: str, history: History) -> Standalone:
 
 
 def _names(answer: str) -> list[str]:
-    """Capitalised words of a short answer ("Houston", "M Bakanov"), function words aside."""
+    """Capitalised words of a short answer ("Paris", "M Dupont"), function words aside."""
     return [w for w in words(answer) if w[:1].isupper() and fold(w) not in STOPWORDS]
 
 

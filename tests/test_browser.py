@@ -85,7 +85,8 @@ def cited(page: Page, answer_index: int = -1) -> list[tuple[int, int, int]]:
     values = answers.nth(index).locator("button.src-btn").evaluate_all(
         "buttons => buttons.map(b => b.value)"
     )
-    return [tuple(int(v) for v in value.split(":")) for value in values]  # type: ignore[misc]
+    triples = [[int(v) for v in value.split(":")] for value in values]
+    return [(a, b, c) for a, b, c in triples]
 
 
 def highlighted(page: Page, number: int) -> str:
