@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from langchain_core.documents import Document
 
+from .config import Settings
 from .nlp import Entity
 from .question import Question
 from .results import Answer, Citation
@@ -17,7 +18,7 @@ from .retrieve import Scored
 from .store import ArticleIndex, Chunk
 
 # Refusal calibration: measured on the dev question set only (README, "Calibration").
-MIN_MARGIN = 0.03  # the chosen sentence's cosine above the article's mean cosine
+MIN_MARGIN = Settings.min_margin  # the chosen cosine above the article's mean cosine
 MIN_RELATED = 0.0  # below this margin, not even a closest passage is shown
 CANDIDATES = 4  # how far down the ranking a sentence of the right type may be taken from
 LABEL_BONUS = 2.0  # merit for holding the preferred kind of answer (a person for "who")
@@ -72,10 +73,10 @@ def answer_from(question: Question, docs: list[Document], index: ArticleIndex, q
         return _refusal(question, texts, top_chunk, top_scores, stats, query, thresholds)
     scores, chunk = chosen.scores, chosen.chunk
     margin = relevance_margin(scores, stats)
-    if not confident(chosen, stats, thresholds):
+    if margin < thresholds.min_margin:
         return _refusal(question, texts, chunk, scores, stats, query, thresholds)
 
-    direct = extract(question, chunk, scores)
+    direct = extract(question, chosen)
     quote = chunk.sentence.text
     template = texts["direct"] if direct else texts["quote"]
     return Answer(
@@ -99,9 +100,8 @@ class Choice:
 
     scores: Scored
     chunk: Chunk
-    rank: int  # its rank in retrieval
     merit: float  # retrieval score plus the answer-type evidence
-    answer_clause: float  # z-score of the best clause holding an answer entity (0 if untyped)
+    entities: tuple[Entity, ...]  # those that can answer the question (none if it wants no kind)
 
 
 def choose(question: Question, candidates: list[tuple[Scored, Chunk]],
@@ -110,9 +110,9 @@ def choose(question: Question, candidates: list[tuple[Scored, Chunk]],
     for; None when the question wants a kind of answer (a year, a person...) none of them has."""
     if not question.wants:
         scores, chunk = candidates[0]
-        return Choice(scores, chunk, 0, scores.fused, 0.0)
+        return Choice(scores, chunk, scores.fused, ())
     best: Choice | None = None
-    for rank, (scores, chunk) in enumerate(candidates[:CANDIDATES]):
+    for scores, chunk in candidates[:CANDIDATES]:
         ents = answer_entities(question, chunk)
         if not ents:
             continue
@@ -122,13 +122,8 @@ def choose(question: Question, candidates: list[tuple[Scored, Chunk]],
             "clause_std"]
         merit = scores.fused + label_bonus + CLAUSE_WEIGHT * clause_z
         if best is None or merit > best.merit:
-            best = Choice(scores, chunk, rank, merit, clause_z)
+            best = Choice(scores, chunk, merit, tuple(ents))
     return best
-
-
-def confident(choice: Choice, stats: dict[str, float], thresholds: Thresholds) -> bool:
-    """Whether the chosen sentence is close enough to the question to be its answer."""
-    return relevance_margin(choice.scores, stats) >= thresholds.min_margin
 
 
 def _answer_clause_score(chunk: Chunk, scores: Scored, ents: list[Entity]) -> float:
@@ -166,9 +161,9 @@ def _fits(question: Question, chunk: Chunk, ent: Entity) -> bool:
 _SINCE_ASKED = re.compile(r"\b(depuis|since)\b", re.IGNORECASE)
 
 
-def extract(question: Question, chunk: Chunk, scores: Scored) -> str:
+def extract(question: Question, choice: Choice) -> str:
     """The short answer: the entity of the wanted kind in the clause closest to the question."""
-    ents = answer_entities(question, chunk)
+    chunk, scores, ents = choice.chunk, choice.scores, list(choice.entities)
     if not ents:
         return ""
     text = chunk.sentence.text

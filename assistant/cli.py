@@ -95,7 +95,9 @@ def _eval(engine: Engine, part: str, as_json: bool, failures: bool) -> int:
 
 
 def _bench(settings: Settings, runs: int) -> int:
+    import os
     import subprocess
+    from dataclasses import replace
     from pathlib import Path
     from tempfile import mkdtemp
 
@@ -105,7 +107,6 @@ def _bench(settings: Settings, runs: int) -> int:
     env = {"ASSISTANT_INDEX_DIR": str(tmp)}
     code = ("import time;t=time.perf_counter();from assistant import answer;"
             "a=answer('{q}');print(round(time.perf_counter()-t,2))")
-    import os
 
     def timed(q: str) -> float:
         out = subprocess.run([sys.executable, "-c", code.format(q=q)], capture_output=True,
@@ -114,9 +115,10 @@ def _bench(settings: Settings, runs: int) -> int:
 
     print(f"cold: build index + first answer   {timed('Bonjour ?'):.2f}s")
     print(f"first answer, index on disk        {timed('Bonjour ?'):.2f}s")
-    engine = Engine(Settings(**{**settings.__dict__, "index_dir": tmp}))
+    bench_settings = replace(settings, index_dir=tmp)
+    engine = Engine(bench_settings)
     started = time.perf_counter()
-    Engine(Settings(**{**settings.__dict__, "index_dir": tmp}), rebuild=True)
+    Engine(bench_settings, rebuild=True)
     print(f"index rebuild (in process)         {time.perf_counter() - started:.2f}s")
     cases = load_cases("dev")
     times = []

@@ -15,7 +15,7 @@ import yaml
 
 from .chain import Engine
 from .results import Answer
-from .text import fold
+from .text import fold, strip_markup
 
 QUESTION_DIR = Path(__file__).resolve().parent.parent / "tests" / "data"
 PARTS = {"dev": "questions_dev.yaml", "heldout": "questions_heldout.yaml"}
@@ -140,6 +140,4 @@ def run(engine: Engine, part: str, cases: list[Case] | None = None) -> Report:
 
 
 def _searched(answer: Answer) -> str:
-    from .text import strip_markup
-
     return strip_markup(answer.query)

@@ -56,12 +56,11 @@ def words(text: str) -> list[str]:
 
 def content_words(text: str) -> list[str]:
     """Lowercased words that are not function words."""
-    out = []
-    for word in words(text):
-        low = word.lower()
-        if low not in STOPWORDS and fold(low) not in STOPWORDS and len(low) > 1 or low.isdigit():
-            out.append(low)
-    return out
+    return [w.lower() for w in words(text) if _is_content(w.lower())]
+
+
+def _is_content(low: str) -> bool:
+    return low not in STOPWORDS and fold(low) not in STOPWORDS and len(low) > 1 or low.isdigit()
 
 
 def stems(text: str, language: str = "fr") -> list[str]:
@@ -73,6 +72,6 @@ def stems(text: str, language: str = "fr") -> list[str]:
         if word[:1].isupper() or word.isupper() or low.isdigit():
             if low not in STOPWORDS:  # names, acronyms and numbers are kept whole
                 out.append(fold(low))
-        elif low in content_words(low):
+        elif _is_content(low):
             out.append(fold(stemmer.stemWord(low)))
     return out

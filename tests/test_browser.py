@@ -6,16 +6,13 @@ is missing these tests fail, they never skip. Screenshots go to artifacts/ (git-
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
-from ui_support import launch, wait_until
+from ui_support import real_app, settings_with_feedback, wait_until
 
-import assistant
-import ui
 from assistant.config import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -34,17 +31,13 @@ TIMEOUT_MS = 60_000
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory) -> Settings:
-    feedback = tmp_path_factory.mktemp("browser") / "feedback.jsonl"
-    return dataclasses.replace(Settings.from_env(), feedback_path=feedback)
+    return settings_with_feedback(tmp_path_factory.mktemp("browser"))
 
 
 @pytest.fixture(scope="module")
 def app(settings):
-    engine = assistant.get_engine(settings)
-    demo = ui.build_demo(settings)
-    url = launch(demo, settings)
-    yield url, engine.article
-    demo.close()
+    with real_app(settings) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

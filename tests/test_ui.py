@@ -21,6 +21,8 @@ from ui_support import (
     mark_classes,
     marked,
     message_html,
+    real_app,
+    settings_with_feedback,
     sources,
     visible_text,
 )
@@ -34,18 +36,13 @@ from assistant.results import Answer
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory) -> Settings:
-    feedback = tmp_path_factory.mktemp("feedback") / "feedback.jsonl"
-    return dataclasses.replace(Settings.from_env(), feedback_path=feedback)
+    return settings_with_feedback(tmp_path_factory.mktemp("feedback"))
 
 
 @pytest.fixture(scope="module")
 def app(settings):
-    """The page as `python ui.py` serves it: default engine (real models, real Chroma)."""
-    engine = assistant.get_engine(settings)  # load once, before the first request
-    demo = ui.build_demo(settings)
-    url = launch(demo, settings)
-    yield url, engine.article
-    demo.close()
+    with real_app(settings) as served:
+        yield served
 
 
 def ask(client: Client, question: str) -> dict[str, Any]:

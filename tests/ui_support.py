@@ -7,8 +7,10 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from assistant.article import Article
@@ -30,6 +32,25 @@ def launch(demo: Any, settings: Settings) -> str:
     options.update(server_port=free_port(), prevent_thread_lock=True, quiet=True)
     demo.launch(**options)
     return f"http://127.0.0.1:{options['server_port']}"
+
+
+def settings_with_feedback(directory: Path) -> Settings:
+    """The environment's settings, with votes written under `directory`."""
+    return replace(Settings.from_env(), feedback_path=directory / "feedback.jsonl")
+
+
+@contextmanager
+def real_app(settings: Settings) -> Iterator[tuple[str, Article]]:
+    """The page as `python ui.py` serves it: default engine (real models, real Chroma)."""
+    import assistant
+    import ui
+
+    engine = assistant.get_engine(settings)  # load once, before the first request
+    demo = ui.build_demo(settings)
+    try:
+        yield launch(demo, settings), engine.article
+    finally:
+        demo.close()
 
 
 MARK = re.compile(r'<mark class="([^"]*)"[^>]*>(.*?)</mark>', re.DOTALL)
