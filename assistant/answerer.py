@@ -151,11 +151,23 @@ _SINCE = re.compile(r"\b(?:depuis|since)\s+(?:l['’]an\s+|the year\s+)?$", re.I
 
 
 def _fits(question: Question, chunk: Chunk, ent: Entity) -> bool:
-    """A year after "depuis"/"since" tells how long, not when: it answers only "since when"."""
+    """Whether the entity's place in the sentence lets it answer this kind of question.
+    A place answers "where" only in a locative phrase ("à Houston", "in Texas"), not as an actor
+    or an object ("entre la Russie et ...", "sanctions against Russia"). A year after
+    "depuis"/"since" tells how long, not when: it answers only "since when"."""
+    before = chunk.sentence.text[max(0, ent.start - 20) : ent.start]
+    if question.kind == "where":
+        return ent.label != "LOC" or bool(_LOCATIVE.search(before))
     if ent.label not in ("YEAR", "DATE"):
         return True
-    before = chunk.sentence.text[max(0, ent.start - 20) : ent.start]
     return not _SINCE.search(before) or bool(_SINCE_ASKED.search(question.search))
+
+
+_LOCATIVE = re.compile(
+    r"\b(?:à|au|aux|en|dans|sur|vers|depuis|près d[eu']|jusqu['’]à|in|at|on|near|from|to|into"
+    r"|inside|outside)\s*(?:l['’]|la\s+|le\s+|les\s+|the\s+)?$",
+    re.IGNORECASE,
+)
 
 
 _SINCE_ASKED = re.compile(r"\b(depuis|since)\b", re.IGNORECASE)
@@ -180,15 +192,30 @@ def extract(question: Question, choice: Choice) -> str:
         # The person whose role the question describes, else one with a stated role.
         best_person = max(people, key=lambda e: (question.mentions(e.role), bool(e.role)))
         return f"{best_person.text} ({best_person.role})" if best_person.role else best_person.text
-    if question.kind == "where":
-        first, last = in_clause[0], in_clause[-1]
-        span = text[first.start : last.end]
-        return span if len(span.split()) <= 6 else first.text
+    if question.kind in ("where", "place"):
+        return _place_span(text, in_clause)
     if question.kind in ("quantity", "duration", "money"):
         ent = in_clause[0]
         noun = re.match(r"\s+([\w'’-]+)", text[ent.end :])
         return ent.text + (" " + noun.group(1) if noun and not ent.text[-1:].isdigit() else "")
     return ""
+
+
+_JOINED = re.compile(
+    r"^\s*(?:,|et|ou|and|or|à|au|aux|en|in)?\s*(?:l['’]|la\s+|le\s+|les\s+|the\s+)?$",
+    re.IGNORECASE,
+)
+
+
+def _place_span(text: str, places: list[Entity]) -> str:
+    """The first place with those joined to it: a list ("l'Europe, le Japon et la Russie") or a
+    nested place ("Houston aux Etats-Unis")."""
+    last = places[0]
+    for nxt in places[1:]:
+        if not _JOINED.match(text[last.end : nxt.start]):
+            break
+        last = nxt
+    return text[places[0].start : last.end]
 
 
 def _best_clause(chunk: Chunk, scores: Scored) -> tuple[int, int] | None:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from .language import detect
 from .text import fold, strip_markup, words
 
+_PLACES = (r"(ville|pays|lieu|endroit|region|planete|continent|city|country|countries|place|town"
+           r"|planet|continent|spaceport|base|site)s?\b")
 # (kind, pattern) in order: the first match wins. Patterns run on accent-folded text.
 _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern))
@@ -24,9 +26,13 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                   r"|euros?)\b")),
         ("quantity", (r"\b(combien|how many|how much|quel (nombre|pourcentage|chiffre)"
                      r"|what (number|percentage))\b")),
-        ("where", (r"(\bou\b(?! bien)|\bwhere\b|\b(quel|quelle|quels|quelles|which|what)"
-                  r" (ville|pays|lieu|endroit|region|planete|continent|city|country|place|town"
-                  r"|region|planet|continent|spaceport|base|site)s?\b)")),
+        # A place noun after a locative preposition asks where something is or happens ("dans
+        # quelle ville", "from which spaceport"); without one it asks which place acts or is
+        # acted on ("quels pays ont bâti", "which country signed").
+        ("where", (r"(^(d')?ou\b|\bd'ou\b|\bwhere\b|\b(dans|en|a|au|aux|vers|depuis|sur|de|pres de"
+                  r"|in|at|from|to|on|into|near|towards?) (quel|quelle|quels|quelles|which|what)"
+                  rf" (\w+ )?{_PLACES})")),
+        ("place", rf"\b(quel|quelle|quels|quelles|which|what) (\w+ )?{_PLACES}"),
         ("org", (r"\b(quel|quelle|quels|quelles|which|what) (entreprise|societe|compagnie"
                 r"|constructeur|industriel|company|firm|manufacturer|contractor)s?\b")),
         ("who", (r"\b(qui|who|whom|whose|(quel|quelle|quels|quelles|which|what) (agence"
@@ -51,6 +57,7 @@ WANTS: dict[str, tuple[str, ...]] = {
     "money": ("MONEY",),
     "org": ("ORG",),
     "where": ("LOC",),
+    "place": ("LOC",),
     "who": ("PER", "ORG", "LOC", "MISC"),
 }
 
@@ -62,7 +69,7 @@ class Question:
     text: str  # as typed, cleaned of control characters
     search: str  # without markup: what is searched
     language: str
-    kind: str  # when, duration, quantity, money, where, who, org, why, how, what, yesno
+    kind: str  # when, duration, quantity, money, where, place, who, org, why, how, what, yesno
     context: str = ""  # what the conversation already answered (a follow-up wants something new)
 
     @property
@@ -82,7 +89,9 @@ def question_kind(text: str) -> str:
 
 def _explicit_kind(text: str) -> str:
     """The kind a question word of `text` asks for, '' when it has none."""
-    folded = fold(text)
+    # "où" (where) and "ou" (or) differ only by the accent, which folding drops; an unaccented
+    # "ou" counts as "où" only where "or" cannot stand (at the start, in "d'ou").
+    folded = fold(re.sub(r"\bo[ùÙ]", "where", text, flags=re.IGNORECASE))
     for kind, pattern in _KINDS:
         if pattern.search(folded):
             if kind == "what" and _YESNO.search(folded.strip()):

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.answerer import answer_entities, extract, Choice
+from assistant.article import Sentence
 from assistant.condense import is_followup, short_answer, standalone
 from assistant.language import detect
 from assistant.names import question_names
+from assistant.nlp import Entity
 from assistant.question import analyse, question_kind
+from assistant.retrieve import Scored
+from assistant.store import Chunk
 from assistant.text import clean_question, stems, strip_markup
 
 
@@ -31,7 +36,10 @@ def test_names_only_question_takes_the_conversation_language() -> None:
      ("Who is in charge?", "who"), ("Où se sont-ils vus ?", "where"),
      ("Combien d'agences ?", "quantity"), ("Pourquoi ?", "why"), ("How did it go?", "how"),
      ("Is the station old?", "yesno"), ("Quelle entreprise construit la station ?", "org"),
-     ("Combien coûte la station ?", "money"), ("Quelle agence finance ?", "money")],
+     ("Combien coûte la station ?", "money"), ("Quelle agence finance ?", "money"),
+     ("Dans quelle grande ville ?", "where"), ("From which spaceport do they fly?", "where"),
+     ("ou se trouve la base ?", "where"), ("Which countries built it?", "place"),
+     ("Quels pays ou régions l'ont bâtie ?", "place")],
 )
 def test_question_kind(text: str, kind: str) -> None:
     assert question_kind(text) == kind
@@ -64,3 +72,32 @@ def test_question_names() -> None:
     assert question_names("Quel rôle le Canada joue-t-il ?") == ["Canada"]
     assert question_names("Who met Sean Duffy?") == ["Sean Duffy"]
     assert question_names("Quand ?") == []
+
+
+def _chunk(text: str, places: list[str]) -> Chunk:
+    ents = tuple(Entity(p, "LOC", text.index(p), text.index(p) + len(p)) for p in places)
+    return Chunk(Sentence(0, text, 0, len(text), "", 0), ents, ())
+
+
+def test_a_place_answers_where_only_in_a_locative_phrase() -> None:
+    where = analyse("In which city did they meet?")
+    met = _chunk("They met at Lyon in France.", ["Lyon", "France"])
+    argued = _chunk("Talks between Spain and Italy went well.", ["Spain", "Italy"])
+    assert [e.text for e in answer_entities(where, met)] == ["Lyon", "France"]
+    assert answer_entities(where, argued) == []
+    # "Which countries..." asks for the places themselves: no preposition needed.
+    assert [e.text for e in answer_entities(analyse("Which countries talked?"), argued)] == [
+        "Spain", "Italy"]
+
+
+def test_place_answer_keeps_lists_and_nested_places() -> None:
+    scores = Scored(0, 1.0, 0.8, 0.8, 0.8, 0.0, 0.0, ())
+    listed = _chunk("Built by Spain, Italy and Greece, later joined by Peru.",
+                    ["Spain", "Italy", "Greece", "Peru"])
+    q = analyse("Which countries built it?")
+    ents = tuple(answer_entities(q, listed))
+    assert extract(q, Choice(scores, listed, 1.0, ents)) == "Spain, Italy and Greece"
+    nested = _chunk("They met at Lyon in France.", ["Lyon", "France"])
+    q = analyse("Where did they meet?")
+    ents = tuple(answer_entities(q, nested))
+    assert extract(q, Choice(scores, nested, 1.0, ents)) == "Lyon in France"
