@@ -23,6 +23,7 @@ MIN_RELATED = 0.0  # below this margin, not even a closest passage is shown
 CANDIDATES = 4  # how far down the ranking a sentence of the right type may be taken from
 LABEL_BONUS = 2.0  # merit for holding the preferred kind of answer (a person for "who")
 CLAUSE_WEIGHT = 1.0  # merit per standard deviation of the answer clause's closeness
+MIN_SHARE = 0.5  # a sentence taken for its answer type must score at least this share of the top
 
 _PREPOSITIONS = re.compile(
     r"(?:\b(?:jusqu['’]en|jusqu['’]à|d['’]ici|depuis|dès|avant|après|en|vers|à partir de|"
@@ -112,7 +113,10 @@ def choose(question: Question, candidates: list[tuple[Scored, Chunk]],
         scores, chunk = candidates[0]
         return Choice(scores, chunk, scores.fused, ())
     best: Choice | None = None
+    top = candidates[0][0].fused
     for scores, chunk in candidates[:CANDIDATES]:
+        if scores.fused < MIN_SHARE * top:
+            break  # too far below the best match to be what the question is about
         ents = answer_entities(question, chunk)
         if not ents:
             continue
