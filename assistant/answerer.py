@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from langchain_core.documents import Document
 
@@ -16,6 +16,7 @@ from .question import Question
 from .results import Answer, Citation
 from .retrieve import Scored
 from .store import ArticleIndex, Chunk
+from .text import fold, stems, words
 
 # Refusal calibration: measured on the dev question set only (README, "Calibration").
 MIN_MARGIN = Settings.min_margin  # the chosen cosine above the article's mean cosine
@@ -23,6 +24,7 @@ MIN_RELATED = 0.0  # below this margin, not even a closest passage is shown
 CANDIDATES = 4  # how far down the ranking a sentence of the right type may be taken from
 LABEL_BONUS = 2.0  # merit for holding the preferred kind of answer (a person for "who")
 CLAUSE_WEIGHT = 1.0  # merit per standard deviation of the answer clause's closeness
+FOCUS_BONUS = 3.0  # a follow-up's "he"/"it": merit for a sentence naming who or what it stands for
 MIN_SHARE = 0.5  # a sentence taken for its answer type must score at least this share of the top
 
 _PREPOSITIONS = re.compile(
@@ -66,7 +68,8 @@ def answer_from(question: Question, docs: list[Document], index: ArticleIndex, q
         text = texts["unknown"].format(names=", ".join(unknown_names))
         return Answer(text, False, [], question.language, query)
     stats = docs[0].metadata["query_stats"]
-    candidates = [(d.metadata["scores"], index.chunks[d.metadata["sentence"]]) for d in docs]
+    candidates = _follow_up_order(
+        question, [(d.metadata["scores"], index.chunks[d.metadata["sentence"]]) for d in docs])
 
     chosen = choose(question, candidates, stats)
     if chosen is None:
@@ -93,6 +96,36 @@ def answer_from(question: Question, docs: list[Document], index: ArticleIndex, q
 def relevance_margin(scores: Scored, stats: dict[str, float]) -> float:
     """How far the sentence stands out from the rest of the article for this query."""
     return max(scores.dense, scores.context, scores.clause) - stats["article_mean"]
+
+
+_QUOTED = re.compile(r"[«“\"]\s*(.+?)\s*(?:[»”\"]|…|\.\.\.|$)", re.DOTALL)
+
+
+def _follow_up_order(question: Question,
+                     candidates: list[tuple[Scored, Chunk]]) -> list[tuple[Scored, Chunk]]:
+    """For a follow-up about someone or something ("Et lui, qu'a-t-il dit ?"): sentences naming
+    them first, and the one the last answer quoted last (the follow-up asks beyond what was
+    said) unless it can hold a new name, year or place of the kind asked for, or has the
+    follow-up's own words."""
+    if not question.focus and not question.said:
+        return candidates
+    focus = {fold(n) for n in question.focus}
+    quoted = [q for q in (m.strip(" .…") for m in _QUOTED.findall(question.said)) if len(q) > 20]
+
+    def merit(scores: Scored, chunk: Chunk) -> float:
+        named = bool(focus & {fold(w) for w in words(chunk.sentence.text)})
+        return scores.fused + FOCUS_BONUS * named
+
+    asked = set(stems(question.search)) - focus
+
+    def said(chunk: Chunk) -> bool:
+        """Already quoted, and none of the follow-up's own words are in it."""
+        text = chunk.sentence.text
+        return (not question.wants and any(q in text for q in quoted)
+                and not asked & set(stems(text)))
+
+    ranked = sorted(candidates, key=lambda c: (said(c[1]), -merit(*c)))
+    return [(replace(s, fused=merit(s, c)), c) for s, c in ranked]
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,8 @@ def build_chain(retriever: HybridRetriever, index: ArticleIndex, names: NameChec
         rewritten = standalone(inputs["question"], history)
         conversation = detect(strip_markup(history[-1][0])) if history else ""
         parsed = analyse(inputs["question"], kind_from=rewritten.kind_from,
-                         default_language=conversation, context=rewritten.context)
+                         default_language=conversation, context=rewritten.context,
+                         focus=rewritten.focus, said=rewritten.said)
         return {**inputs, "query": rewritten.query, "parsed": parsed}
 
     def builtin(inputs: dict[str, Any]) -> Answer:

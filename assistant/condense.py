@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .names import question_names
+from .question import question_kind
 from .text import STOPWORDS, content_words, fold, strip_markup, words
 
 _CONNECTOR = re.compile(
@@ -22,6 +23,12 @@ _ANAPHORA = re.compile(
     r"|he|she|it|they|him|her|them|that|this|those|these|there|his|its|their)(?![-\w])",
     re.IGNORECASE,
 )
+# Pronouns that stand for a person or thing (not for what was said, like "that" or "cela"),
+# inversions ("qu'a-t-elle dit ?") included.
+_PERSONAL = re.compile(
+    r"(?<![\w'’])(il|elle|ils|elles|lui|eux|he|she|it|they|him|her|them|his|its|their)(?![-\w])",
+    re.IGNORECASE,
+)
 _QUOTE_START = re.compile(r"[«“\"]|\bSelon l'article\b|\bAccording to the article\b")
 # Words of a follow-up that say nothing about its topic.
 _EMPTY = re.compile(
@@ -29,6 +36,8 @@ _EMPTY = re.compile(
     r"|alors|encore|again|lui|elle|eux|ça|cela|him|her|them|that|this|those|these|there|là)\b",
     re.IGNORECASE,
 )
+
+_NOT_REFERENTS = ("where", "when", "duration", "quantity", "money")
 
 History = Sequence[tuple[str, str]]
 
@@ -40,6 +49,8 @@ class Standalone:
     query: str  # what is searched
     kind_from: str = ""  # previous query, whose kind a bare follow-up ("And when?") inherits
     context: str = ""  # what the conversation already said: not a new answer
+    focus: tuple[str, ...] = ()  # names a personal pronoun of the follow-up stands for
+    said: str = ""  # the last answer, whose quoted sentence the follow-up asks beyond
 
 
 def is_followup(question: str, history: History) -> bool:
@@ -63,7 +74,10 @@ def standalone(question: str, history: History) -> Standalone:
     direct = short_answer(prev_answer)
     # A pronoun most often stands for the name the last answer gave, else for a name the last
     # question asked about.
-    about = " ".join(_names(direct) or question_names(previous.query))
+    # A place, date or number is not what "he" or "they" stands for: then the last question's
+    # names are.
+    answered = [] if question_kind(previous.query) in _NOT_REFERENTS else _names(direct)
+    about = " ".join(answered or question_names(previous.query))
     own_topic = content_words(_EMPTY.sub(" ", strip_markup(question)))
     if len(own_topic) >= 2:
         # The follow-up names its own topic: keep it in front, add who/what it is about.
@@ -71,7 +85,9 @@ def standalone(question: str, history: History) -> Standalone:
     else:
         query = f"{question} ({' '.join(p for p in (previous.query, direct) if p)})"
     context = direct if about in direct else f"{direct} {about}".strip()
-    return Standalone(query, previous.query, context)
+    personal = bool(_PERSONAL.search(strip_markup(question)))
+    focus = tuple(about.split()) if personal else ()
+    return Standalone(query, previous.query, context, focus, prev_answer if personal else "")
 
 
 def _names(answer: str) -> list[str]:

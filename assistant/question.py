@@ -71,6 +71,8 @@ class Question:
     language: str
     kind: str  # when, duration, quantity, money, where, place, who, org, why, how, what, yesno
     context: str = ""  # what the conversation already answered (a follow-up wants something new)
+    focus: tuple[str, ...] = ()  # names a pronoun of a follow-up stands for
+    said: str = ""  # the last answer, when the follow-up asks more about someone or something
 
     @property
     def wants(self) -> tuple[str, ...]:
@@ -101,7 +103,7 @@ def _explicit_kind(text: str) -> str:
 
 
 def analyse(text: str, kind_from: str = "", default_language: str = "",
-            context: str = "") -> Question:
+            context: str = "", focus: tuple[str, ...] = (), said: str = "") -> Question:
     """Read a (cleaned) question. `kind_from` is searched for a kind when `text` has no question
     word (a follow-up such as "And him?" asks what the previous question asked)."""
     search = strip_markup(text)
@@ -110,4 +112,5 @@ def analyse(text: str, kind_from: str = "", default_language: str = "",
         kind = question_kind(kind_from)
     kind = kind or question_kind(search)
     language = detect(search, default_language)
-    return Question(text=text, search=search, language=language, kind=kind, context=context)
+    return Question(text=text, search=search, language=language, kind=kind, context=context,
+                    focus=focus, said=said)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answerer import answer_entities, extract, Choice
+from assistant.answerer import Choice, _follow_up_order, answer_entities, extract
 from assistant.article import Sentence
 from assistant.condense import is_followup, short_answer, standalone
 from assistant.language import detect
@@ -55,10 +55,15 @@ def test_followup_inherits_kind_and_rewrites_query() -> None:
     assert "Houston" in rewritten.query and "rencontrés" in rewritten.query
     assert rewritten.context == "Houston"
     assert analyse("Et lui ?", kind_from=rewritten.kind_from).kind == "where"
-    # a follow-up with a topic of its own keeps it, with only the names of the conversation
+    # "il" cannot stand for a place: the query keeps its own topic, with no name added
     own = standalone("Et qu'a-t-il déclaré sur les discussions ?", history)
-    assert own.query == "Et qu'a-t-il déclaré sur les discussions ? (Houston)"
-    assert own.context == "Houston"
+    assert own.query == "Et qu'a-t-il déclaré sur les discussions ?"
+    assert own.context == "Houston" and own.focus == ()
+    # after a "who" question, "elle" stands for the person the answer named
+    said = "Marie Curie. Selon l'article : « Marie Curie a rencontré Jean Dupont à Lyon. » [1]"
+    who = standalone("Et qu'a-t-elle dit du budget ?", [("Qui a rencontré Jean Dupont ?", said)])
+    assert who.query == "Et qu'a-t-elle dit du budget ? (Marie Curie)"
+    assert who.focus == ("Marie", "Curie") and who.said == said
     assert short_answer("The article does not say. The closest passage [1]: “x”") == ""
 
 
@@ -101,3 +106,19 @@ def test_place_answer_keeps_lists_and_nested_places() -> None:
     q = analyse("Where did they meet?")
     ents = tuple(answer_entities(q, nested))
     assert extract(q, Choice(scores, nested, 1.0, ents)) == "Lyon in France"
+
+
+def test_followup_about_someone_prefers_new_sentences_naming_them() -> None:
+    def cand(i: int, text: str, fused: float) -> tuple[Scored, Chunk]:
+        return (Scored(i, fused, 0.8, 0.8, 0.8, 0.0, 0.0, ()),
+                Chunk(Sentence(i, text, 0, len(text), "", 0), (), ()))
+
+    quoted = "Marie Curie a rencontré Jean Dupont à Lyon."
+    candidates = [cand(0, quoted, 9.0), cand(1, "Les discussions ont porté sur le budget.", 5.0),
+                  cand(2, "Marie Curie a déclaré que tout allait bien.", 4.0)]
+    said = f"Marie Curie. Selon l'article : « {quoted} » [1]"
+    what = analyse("Et qu'a-t-elle dit ?", focus=("Marie", "Curie"), said=said)
+    assert [s.sentence for s, _ in _follow_up_order(what, candidates)] == [2, 1, 0]
+    # a "where" follow-up may find a new place in the sentence already quoted
+    where = analyse("Et où était-elle ?", focus=("Marie", "Curie"), said=said)
+    assert [s.sentence for s, _ in _follow_up_order(where, candidates)] == [0, 2, 1]
