@@ -1,5 +1,5 @@
 """Command line: `assistant ask "..." [--json]`, `assistant index [--rebuild]`,
-`assistant eval [--part dev|heldout|all]`, `assistant bench`."""
+`assistant eval [--part dev|dev2|heldout|all]`, `assistant bench`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from .chain import Engine, answer, get_engine
 from .config import Settings
 from .errors import AssistantError
+from .evaluate import PARTS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     idx = sub.add_parser("index", help="build the index if missing or stale")
     idx.add_argument("--rebuild", action="store_true", help="rebuild even if up to date")
     ev = sub.add_parser("eval", help="run the question set and print the metrics")
-    ev.add_argument("--part", choices=["dev", "heldout", "all"], default="all")
+    ev.add_argument("--part", choices=[*PARTS, "all"], default="all")
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--failures", action="store_true", help="list the cases answered wrongly")
     bench = sub.add_parser("bench", help="time index build, first answer and warm answers")
@@ -71,7 +72,7 @@ def _index(settings: Settings, rebuild: bool) -> int:
 def _eval(engine: Engine, part: str, as_json: bool, failures: bool) -> int:
     from .evaluate import run
 
-    parts = ["dev", "heldout"] if part == "all" else [part]
+    parts = list(PARTS) if part == "all" else [part]
     results = []
     for name in parts:
         report = run(engine, name)

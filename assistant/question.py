@@ -11,12 +11,24 @@ from .text import fold, strip_markup, words
 
 _PLACES = (r"(ville|pays|lieu|endroit|region|planete|continent|city|country|countries|place|town"
            r"|planet|continent|spaceport|base|site)s?\b")
+# "qui", "où", "quand" (who, where, when) ask only at the head of a clause, after a preposition
+# or at the end ("c'est qui ?"); elsewhere they are relative ("les tensions qui entourent").
+_HEAD = (r"(?:^|[,:;.!?(]\s*|\b(?:et|and|mais|but|alors|so|then|ensuite|donc|a|avec|de|par|pour"
+         r"|chez|sur|contre|to|with|from|by|for|of|about|at|in|on|d'|jusqu'a|d'ici|depuis|since"
+         r"|until|till|know|tell me|dis-moi|dites-moi|sais-tu|savez-vous)\s+)")
+
+
+def _asking(word: str) -> str:
+    return rf"(?:{_HEAD}(?:{word})\b|\b(?:{word})\s*\?*\s*$)"
+
+
 # (kind, pattern) in order: the first match wins. Patterns run on accent-folded text.
 _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern))
     for kind, pattern in (
-        ("when", (r"\b(quand|(en|a|pour|dans|d'ici|jusqu'en|depuis) quelle (annee|date|epoque)"
-                 r"|quelle (annee|date)|quelle est la date|a partir de quand|when|(what|which) "
+        ("when", (rf"{_asking('quand|when')}|"
+                 r"\b((en|a|pour|dans|d'ici|jusqu'en|depuis) quelle (annee|date|epoque)"
+                 r"|quelle (annee|date)|quelle est la date|(what|which) "
                  r"(year|date|time)|what is the date|date of"
                  r"|until when|since when|by when|how long until)\b")),
         ("duration", (r"\b(combien de temps|pendant combien|how long|for how many years"
@@ -29,16 +41,19 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         # A place noun after a locative preposition asks where something is or happens ("dans
         # quelle ville", "from which spaceport"); without one it asks which place acts or is
         # acted on ("quels pays ont bâti", "which country signed").
-        ("where", (r"(^(d')?ou\b|\bd'ou\b|\bwhere\b|\b(dans|en|a|au|aux|vers|depuis|sur|de|pres de"
+        ("where", (rf"(^(d')?ou\b|\bd'(ou|where)\b|{_asking('where')}"
+                  r"|\b(dans|en|a|au|aux|vers|depuis|sur|de|pres de"
                   r"|in|at|from|to|on|into|near|towards?) (quel|quelle|quels|quelles|which|what)"
                   rf" (\w+ )?{_PLACES})")),
         ("place", rf"\b(quel|quelle|quels|quelles|which|what) (\w+ )?{_PLACES}"),
         ("org", (r"\b(quel|quelle|quels|quelles|which|what) (entreprise|societe|compagnie"
                 r"|constructeur|industriel|company|firm|manufacturer|contractor)s?\b")),
-        ("who", (r"\b(qui|who|whom|whose|(quel|quelle|quels|quelles|which|what) (agence"
+        ("who", (rf"{_asking('qui|who|whom|whose')}|"
+                r"\b((quel|quelle|quels|quelles|which|what) (agence"
                 r"|organisation|organisme|personne|agency|organization|person)s?"
                 r"|quel est le nom|quel sera le nom"
                 r"|what is the name|what will .* be called|name of|comment s'appell\w*"
+                r"|comment se nomm\w*"
                 r"|how is .* called)\b")),
         ("why", r"\b(pourquoi|why|pour quelle raison|for what reason|what is the reason)\b"),
         ("how", r"\b(comment|how)\b"),

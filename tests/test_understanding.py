@@ -39,7 +39,11 @@ def test_names_only_question_takes_the_conversation_language() -> None:
      ("Combien coûte la station ?", "money"), ("Quelle agence finance ?", "money"),
      ("Dans quelle grande ville ?", "where"), ("From which spaceport do they fly?", "where"),
      ("ou se trouve la base ?", "where"), ("Which countries built it?", "place"),
-     ("Quels pays ou régions l'ont bâtie ?", "place")],
+     ("Quels pays ou régions l'ont bâtie ?", "place"), ("Ils se sont vus où ?", "where"),
+     ("Avec qui a-t-il parlé ?", "who"), ("Et lui, c'est qui ?", "who"),
+     ("Quel conflit attise les tensions qui entourent l'accord ?", "what"),
+     ("Paris a-t-il un projet qui lui appartienne ?", "yesno"),
+     ("What happened when they met?", "what"), ("Comment se nomme le chef ?", "who")],
 )
 def test_question_kind(text: str, kind: str) -> None:
     assert question_kind(text) == kind
