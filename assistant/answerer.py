@@ -145,6 +145,13 @@ def choose(question: Question, candidates: list[tuple[Scored, Chunk]],
            stats: dict[str, float]) -> Choice | None:
     """Among the top retrieved sentences, the one that best holds an answer of the kind asked
     for; None when the question wants a kind of answer (a year, a person...) none of them has."""
+    if question.kind == "why":
+        # A reason or a purpose needs words that give one; a sentence without them cannot answer.
+        top = candidates[0][0].fused
+        for scores, chunk in candidates[:CANDIDATES]:
+            if scores.fused >= MIN_SHARE * top and _REASON.search(chunk.sentence.text):
+                return Choice(scores, chunk, scores.fused, ())
+        return None
     if not question.wants:
         scores, chunk = candidates[0]
         return Choice(scores, chunk, scores.fused, ())
@@ -187,6 +194,13 @@ def answer_entities(question: Question, chunk: Chunk) -> list[Entity]:
     return found
 
 
+_REASON = re.compile(
+    r"\b(?:parce qu|car\b|puisqu|en raison d|à cause d|grâce à|pour\b|afin d|permet|vis\w* à"
+    r"|objectif|dans le but|en vue d|si bien qu|c['’]est pourquoi|donc\b|suite à|du fait d"
+    r"|dûe?s? à|because|since\b|as a result|due to|owing to|thanks to|in order|so that"
+    r"|to allow|to ensure|for\b|aim|goal|purpose|reason|result\w* (?:in|from)|led to|caus)",
+    re.IGNORECASE,
+)
 _SINCE = re.compile(r"\b(?:depuis|since)\s+(?:l['’]an\s+|the year\s+)?$", re.IGNORECASE)
 
 

@@ -55,7 +55,8 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                 r"|what is the name|what will .* be called|name of|comment s'appell\w*"
                 r"|comment se nomm\w*"
                 r"|how is .* called)\b")),
-        ("why", r"\b(pourquoi|why|pour quelle raison|for what reason|what is the reason)\b"),
+        ("why", (r"\b(pourquoi|why|pour quelle raison|for what reason|what led to"
+                r"|(la|les|the) (causes?|raisons?|reasons?|motifs?) (de|des|du|d'|of|for|behind))")),
         ("how", r"\b(comment|how)\b"),
         ("what", r"\b(que|qu|quoi|quel|quelle|quels|quelles|lequel|laquelle|what|which)\b"),
     )

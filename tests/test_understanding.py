@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answerer import Choice, _follow_up_order, answer_entities, extract
+from assistant.answerer import Choice, _follow_up_order, answer_entities, choose, extract
 from assistant.article import Sentence
 from assistant.condense import is_followup, short_answer, standalone
 from assistant.language import detect
@@ -126,3 +126,15 @@ def test_followup_about_someone_prefers_new_sentences_naming_them() -> None:
     # a "where" follow-up may find a new place in the sentence already quoted
     where = analyse("Et où était-elle ?", focus=("Marie", "Curie"), said=said)
     assert [s.sentence for s, _ in _follow_up_order(where, candidates)] == [0, 2, 1]
+
+
+def test_why_needs_a_sentence_that_gives_a_reason() -> None:
+    def cand(i: int, text: str, fused: float) -> tuple[Scored, Chunk]:
+        return (Scored(i, fused, 0.8, 0.8, 0.8, 0.0, 0.0, ()),
+                Chunk(Sentence(i, text, 0, len(text), "", 0), (), ()))
+
+    why = analyse("Pourquoi la réunion a-t-elle eu lieu ?")
+    assert choose(why, [cand(0, "La réunion a eu lieu lundi.", 5.0)], {}) is None
+    reason = cand(1, "La réunion a eu lieu afin de signer l'accord.", 4.0)
+    chosen = choose(why, [cand(0, "La réunion a eu lieu lundi.", 5.0), reason], {})
+    assert chosen is not None and chosen.chunk.sentence.index == 1
