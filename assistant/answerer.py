@@ -144,22 +144,20 @@ class Choice:
 def choose(question: Question, candidates: list[tuple[Scored, Chunk]],
            stats: dict[str, float]) -> Choice | None:
     """Among the top retrieved sentences, the one that best holds an answer of the kind asked
-    for; None when the question wants a kind of answer (a year, a person...) none of them has."""
-    if question.kind == "why":
-        # A reason or a purpose needs words that give one; a sentence without them cannot answer.
-        top = candidates[0][0].fused
-        for scores, chunk in candidates[:CANDIDATES]:
-            if scores.fused >= MIN_SHARE * top and _REASON.search(chunk.sentence.text):
-                return Choice(scores, chunk, scores.fused, ())
-        return None
-    if not question.wants:
-        scores, chunk = candidates[0]
-        return Choice(scores, chunk, scores.fused, ())
-    best: Choice | None = None
+    for; None when the question wants a kind of answer (a year, a person, a reason...) none of
+    them has."""
     top = candidates[0][0].fused
-    for scores, chunk in candidates[:CANDIDATES]:
-        if scores.fused < MIN_SHARE * top:
-            break  # too far below the best match to be what the question is about
+    required = _required_words(question)
+    pool = [
+        (scores, chunk) for i, (scores, chunk) in enumerate(candidates[:CANDIDATES])
+        # too far below the best match to be what the question is about
+        if (i == 0 or scores.fused >= MIN_SHARE * top)
+        and (required is None or required.search(chunk.sentence.text))
+    ]
+    if not question.wants:
+        return Choice(pool[0][0], pool[0][1], pool[0][0].fused, ()) if pool else None
+    best: Choice | None = None
+    for scores, chunk in pool:
         ents = answer_entities(question, chunk)
         if not ents:
             continue
@@ -171,6 +169,27 @@ def choose(question: Question, candidates: list[tuple[Scored, Chunk]],
         if best is None or merit > best.merit:
             best = Choice(scores, chunk, merit, tuple(ents))
     return best
+
+
+def _required_words(question: Question) -> re.Pattern[str] | None:
+    """Words a sentence needs to answer at all: a reason for "why"; a succession for "who came
+    before / after / replaced X" (the extractive answerer cannot infer either)."""
+    if question.kind == "why":
+        return _REASON
+    if _SUCCESSION_ASKED.search(question.search):
+        return _SUCCESSION
+    return None
+
+
+_SUCCESSION_ASKED = re.compile(
+    r"\b(?:(?:avant|après|before|after)\s+(?:(?:M|Mr|Mrs|Ms|Mme|Dr)\.?\s+)?[A-Z]"
+    r"|rempla[cç]|replac|succ[eé]d|successeur|successor|pr[ée]d[ée]cesseur|predecessor)"
+)
+_SUCCESSION = re.compile(
+    r"\b(?:avant|après|before|after|rempla[cç]|replac|succ[eé]d|successeur|successor"
+    r"|pr[ée]d[ée]cesseur|predecessor|pr[ée]c[ée]d|preced|previous|former|ancien|nomm[ée]|appointed)",
+    re.IGNORECASE,
+)
 
 
 def _answer_clause_score(chunk: Chunk, scores: Scored, ents: list[Entity]) -> float:

@@ -138,3 +138,19 @@ def test_why_needs_a_sentence_that_gives_a_reason() -> None:
     reason = cand(1, "La réunion a eu lieu afin de signer l'accord.", 4.0)
     chosen = choose(why, [cand(0, "La réunion a eu lieu lundi.", 5.0), reason], {})
     assert chosen is not None and chosen.chunk.sentence.index == 1
+
+
+def test_who_came_before_someone_needs_a_sentence_about_succession() -> None:
+    def cand(i: int, text: str, name: str) -> tuple[Scored, Chunk]:
+        ent = Entity(name, "PER", text.index(name), text.index(name) + len(name))
+        return (Scored(i, 5.0 - i, 0.8, 0.8, 0.8, 0.0, 0.0, ()),
+                Chunk(Sentence(i, text, 0, len(text), "", 0), (ent,), ()))
+
+    stats = {"clause_mean": 0.8, "clause_std": 0.1}
+    met = cand(0, "Jean Dupont a rencontré Marie Curie à Lyon.", "Jean Dupont")
+    assert choose(analyse("Qui dirigeait l'agence avant Marie Curie ?"), [met], stats) is None
+    assert choose(analyse("Who will replace Marie Curie?"), [met], stats) is None
+    before = cand(1, "Jean Dupont a précédé Marie Curie à la tête de l'agence.", "Jean Dupont")
+    chosen = choose(analyse("Qui dirigeait l'agence avant Marie Curie ?"), [met, before], stats)
+    assert chosen is not None and chosen.chunk.sentence.index == 1
+    assert choose(analyse("Qui a rencontré Marie Curie ?"), [met], stats) is not None
