@@ -206,9 +206,9 @@ def answer_entities(question: Question, chunk: Chunk) -> list[Entity]:
     found = []
     for label in question.wants:
         for ent in chunk.entities:
-            if ent.label == label and not question.mentions(ent.text) and _fits(question, chunk, ent):
+            if ent.label == label and not question.mentions(_core(ent)) and _fits(question, chunk, ent):
                 found.append(ent)
-        if found and label in ("PER", "YEAR", "LOC", "NUMBER"):
+        if found and label in ("PER", "YEAR", "LOC", "NUMBER", "DURATION"):
             break
     return found
 
@@ -220,6 +220,13 @@ _REASON = re.compile(
     r"|to allow|to ensure|for\b|aim|goal|purpose|reason|result\w* (?:in|from)|led to|caus)",
     re.IGNORECASE,
 )
+def _core(ent: Entity) -> str:
+    """What a question would repeat if it already knew this answer: a duration's amount only
+    ("combien d'années encore ?" does not name "quelques années encore")."""
+    return ent.text.split()[0] if ent.label == "DURATION" else ent.text
+
+
+_VAGUE = re.compile(r"(?:quelques|plusieurs|de nombreu|a few|several|many)\b", re.IGNORECASE)
 _SINCE = re.compile(r"\b(?:depuis|since)\s+(?:l['’]an\s+|the year\s+)?$", re.IGNORECASE)
 
 
@@ -229,6 +236,8 @@ def _fits(question: Question, chunk: Chunk, ent: Entity) -> bool:
     or an object ("entre la Russie et ...", "sanctions against Russia"). A year after
     "depuis"/"since" tells how long, not when: it answers only "since when"."""
     before = chunk.sentence.text[max(0, ent.start - 20) : ent.start]
+    if ent.label == "DURATION" and question.kind == "quantity":
+        return not _VAGUE.match(ent.text)  # "quelques années" is no count
     if question.kind == "where":
         return ent.label != "LOC" or bool(_LOCATIVE.search(before))
     if ent.label not in ("YEAR", "DATE"):
@@ -267,6 +276,8 @@ def extract(question: Question, choice: Choice) -> str:
         return f"{best_person.text} ({best_person.role})" if best_person.role else best_person.text
     if question.kind in ("where", "place"):
         return _place_span(text, in_clause)
+    if in_clause[0].label == "DURATION":
+        return in_clause[0].text
     if question.kind in ("quantity", "duration", "money"):
         ent = in_clause[0]
         noun = re.match(r"\s+([\w'’-]+)", text[ent.end :])

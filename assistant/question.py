@@ -68,8 +68,8 @@ _YESNO = re.compile(
 # Which entity labels can answer each kind of question, best first.
 WANTS: dict[str, tuple[str, ...]] = {
     "when": ("YEAR", "DATE"),
-    "duration": ("YEAR", "DATE", "NUMBER"),
-    "quantity": ("NUMBER",),
+    "duration": ("DURATION", "YEAR", "DATE", "NUMBER"),
+    "quantity": ("NUMBER", "DURATION"),
     "money": ("MONEY",),
     "org": ("ORG",),
     "where": ("LOC",),

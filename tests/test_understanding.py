@@ -9,7 +9,7 @@ from assistant.article import Sentence
 from assistant.condense import is_followup, short_answer, standalone
 from assistant.language import detect
 from assistant.names import question_names
-from assistant.nlp import Entity
+from assistant.nlp import Entity, entities
 from assistant.question import analyse, question_kind
 from assistant.retrieve import Scored
 from assistant.store import Chunk
@@ -154,3 +154,24 @@ def test_who_came_before_someone_needs_a_sentence_about_succession() -> None:
     chosen = choose(analyse("Qui dirigeait l'agence avant Marie Curie ?"), [met, before], stats)
     assert chosen is not None and chosen.chunk.sentence.index == 1
     assert choose(analyse("Qui a rencontré Marie Curie ?"), [met], stats) is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Elle servira pour quelques années encore.", [("quelques années encore", "DURATION")]),
+     ("Le chantier durera 3 ans et coûtera 5 millions d'euros.",
+      [("3 ans", "DURATION"), ("5 millions d'euros", "MONEY")]),
+     ("Deux agences ont signé en 2024.", [("Deux", "NUMBER"), ("2024", "YEAR")]),
+     ("Several partners stayed, for a few more years.", [("a few more years", "DURATION")])],
+)
+def test_patterns_find_years_numbers_money_and_durations(
+        text: str, expected: list[tuple[str, str]]) -> None:
+    assert [(e.text, e.label) for e in entities(text)] == expected
+
+
+def test_a_vague_duration_answers_how_long_but_not_how_many() -> None:
+    text = "La Russie utilisera son segment pour quelques années encore."
+    chunk = Chunk(Sentence(0, text, 0, len(text), "", 0), tuple(entities(text)), ())
+    how_long = analyse("Pendant combien de temps encore la Russie l'utilisera-t-elle ?")
+    assert [e.text for e in answer_entities(how_long, chunk)] == ["quelques années encore"]
+    assert answer_entities(analyse("Combien d'années la Russie l'utilisera-t-elle ?"), chunk) == []
