@@ -234,7 +234,7 @@ def _fits(question: Question, chunk: Chunk, ent: Entity) -> bool:
     """Whether the entity's place in the sentence lets it answer this kind of question.
     A place answers "where" only in a locative phrase ("à Houston", "in Texas"), not as an actor
     or an object ("entre la Russie et ...", "sanctions against Russia"). A year after
-    "depuis"/"since" tells how long, not when: it answers only "since when"."""
+    "depuis"/"since" tells how long, not when: it answers only "since when" (or "when last")."""
     before = chunk.sentence.text[max(0, ent.start - 20) : ent.start]
     if ent.label == "DURATION" and question.kind == "quantity":
         return not _VAGUE.match(ent.text)  # "quelques années" is no count
@@ -252,7 +252,9 @@ _LOCATIVE = re.compile(
 )
 
 
-_SINCE_ASKED = re.compile(r"\b(depuis|since)\b", re.IGNORECASE)
+# "The first meeting since 2018" also tells when they last met.
+_SINCE_ASKED = re.compile(r"\b(depuis|since|last|derni[eè]re? fois|previous|pr[ée]c[ée]dente?)\b",
+                          re.IGNORECASE)
 
 
 def extract(question: Question, choice: Choice) -> str:
