@@ -227,6 +227,8 @@ def _core(ent: Entity) -> str:
 
 
 _VAGUE = re.compile(r"(?:quelques|plusieurs|de nombreu|a few|several|many)\b", re.IGNORECASE)
+_CITY_ASKED = re.compile(r"\b(?:villes?|city|cities|towns?)\b", re.IGNORECASE)
+_COUNTRY_PREPOSITION = re.compile(r"\b(?:en|au|aux)\s+$", re.IGNORECASE)
 _SINCE = re.compile(r"\b(?:depuis|since)\s+(?:l['’]an\s+|the year\s+)?$", re.IGNORECASE)
 
 
@@ -239,7 +241,11 @@ def _fits(question: Question, chunk: Chunk, ent: Entity) -> bool:
     if ent.label == "DURATION" and question.kind == "quantity":
         return not _VAGUE.match(ent.text)  # "quelques années" is no count
     if question.kind == "where":
-        return ent.label != "LOC" or bool(_LOCATIVE.search(before))
+        if ent.label != "LOC":
+            return True
+        # French puts a country after "en/au/aux" and a city after "à": a city is not "en X".
+        return bool(_LOCATIVE.search(before)) and not (
+            _CITY_ASKED.search(question.search) and _COUNTRY_PREPOSITION.search(before))
     if ent.label not in ("YEAR", "DATE"):
         return True
     return not _SINCE.search(before) or bool(_SINCE_ASKED.search(question.search))

@@ -94,6 +94,11 @@ def test_a_place_answers_where_only_in_a_locative_phrase() -> None:
     argued = _chunk("Talks between Spain and Italy went well.", ["Spain", "Italy"])
     assert [e.text for e in answer_entities(where, met)] == ["Lyon", "France"]
     assert answer_entities(where, argued) == []
+    # French puts a country after "en": it is no answer to "which city"
+    seen = _chunk("Ils se sont vus à Lyon en France.", ["Lyon", "France"])
+    city = analyse("Dans quelle ville se sont-ils vus ?")
+    assert [e.text for e in answer_entities(city, seen)] == ["Lyon"]
+    assert len(answer_entities(analyse("Où se sont-ils vus ?"), seen)) == 2
     # "Which countries..." asks for the places themselves: no preposition needed.
     assert [e.text for e in answer_entities(analyse("Which countries talked?"), argued)] == [
         "Spain", "Italy"]
