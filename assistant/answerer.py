@@ -146,13 +146,12 @@ def choose(question: Question, candidates: list[tuple[Scored, Chunk]],
     """Among the top retrieved sentences, the one that best holds an answer of the kind asked
     for; None when the question wants a kind of answer (a year, a person, a reason...) none of
     them has."""
-    top = candidates[0][0].fused
-    required = _required_words(question)
+    # The best retrieval score before any follow-up preference.
+    top = stats.get("fused_top", candidates[0][0].fused)
     pool = [
         (scores, chunk) for i, (scores, chunk) in enumerate(candidates[:CANDIDATES])
         # too far below the best match to be what the question is about
-        if (i == 0 or scores.fused >= MIN_SHARE * top)
-        and (required is None or required.search(chunk.sentence.text))
+        if (i == 0 or scores.fused >= MIN_SHARE * top) and _can_answer(question, chunk)
     ]
     if not question.wants:
         return Choice(pool[0][0], pool[0][1], pool[0][0].fused, ()) if pool else None
@@ -171,14 +170,19 @@ def choose(question: Question, candidates: list[tuple[Scored, Chunk]],
     return best
 
 
-def _required_words(question: Question) -> re.Pattern[str] | None:
-    """Words a sentence needs to answer at all: a reason for "why"; a succession for "who came
-    before / after / replaced X" (the extractive answerer cannot infer either)."""
-    if question.kind == "why":
-        return _REASON
-    if _SUCCESSION_ASKED.search(question.search):
-        return _SUCCESSION
-    return None
+def _can_answer(question: Question, chunk: Chunk) -> bool:
+    """What a sentence needs to answer at all: words giving a reason for "why"; words of
+    succession for "who came before / after / replaced X" (the extractive answerer can infer
+    neither); a later year for "and then?"."""
+    text = chunk.sentence.text
+    if question.kind == "why" and not _REASON.search(text):
+        return False
+    if _SUCCESSION_ASKED.search(question.search) and not _SUCCESSION.search(text):
+        return False
+    if question.later_than:
+        return any(e.label == "YEAR" and int(e.text) > question.later_than
+                   for e in chunk.entities)
+    return True
 
 
 _SUCCESSION_ASKED = re.compile(

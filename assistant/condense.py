@@ -29,6 +29,10 @@ _PERSONAL = re.compile(
     r"(?<![\w'’])(il|elle|ils|elles|lui|eux|he|she|it|they|him|her|them|his|its|their)(?![-\w])",
     re.IGNORECASE,
 )
+# "And then?": what comes after the last answer.
+_NEXT = re.compile(r"\b(ensuite|puis|et après|après ça|après cela|plus tard|then|next|after that"
+                   r"|afterwards|later)\b", re.IGNORECASE)
+_YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d|21\d\d)(?!\d)")
 _QUOTE_START = re.compile(r"[«“\"]|\bSelon l'article\b|\bAccording to the article\b")
 # Words of a follow-up that say nothing about its topic.
 _EMPTY = re.compile(
@@ -51,6 +55,7 @@ class Standalone:
     context: str = ""  # what the conversation already said: not a new answer
     focus: tuple[str, ...] = ()  # names a personal pronoun of the follow-up stands for
     said: str = ""  # the last answer, whose quoted sentence the follow-up asks beyond
+    later_than: int = 0  # "Et ensuite ?": the answer must be later than this year
 
 
 def is_followup(question: str, history: History) -> bool:
@@ -87,7 +92,11 @@ def standalone(question: str, history: History) -> Standalone:
     context = direct if about in direct else f"{direct} {about}".strip()
     personal = bool(_PERSONAL.search(strip_markup(question)))
     focus = tuple(about.split()) if personal else ()
-    return Standalone(query, previous.query, context, focus, prev_answer if personal else "")
+    later = 0
+    if _NEXT.search(strip_markup(question)):
+        years = [int(y) for y in _YEAR.findall(direct or prev_answer)]
+        later = max(years, default=0)
+    return Standalone(query, previous.query, context, focus, prev_answer if personal else "", later)
 
 
 def _names(answer: str) -> list[str]:

@@ -89,6 +89,7 @@ class Question:
     context: str = ""  # what the conversation already answered (a follow-up wants something new)
     focus: tuple[str, ...] = ()  # names a pronoun of a follow-up stands for
     said: str = ""  # the last answer, when the follow-up asks more about someone or something
+    later_than: int = 0  # "Et ensuite ?": the answer must hold a later year than this
 
     @property
     def wants(self) -> tuple[str, ...]:
@@ -119,7 +120,8 @@ def _explicit_kind(text: str) -> str:
 
 
 def analyse(text: str, kind_from: str = "", default_language: str = "",
-            context: str = "", focus: tuple[str, ...] = (), said: str = "") -> Question:
+            context: str = "", focus: tuple[str, ...] = (), said: str = "",
+            later_than: int = 0) -> Question:
     """Read a (cleaned) question. `kind_from` is searched for a kind when `text` has no question
     word (a follow-up such as "And him?" asks what the previous question asked)."""
     search = strip_markup(text)
@@ -129,4 +131,4 @@ def analyse(text: str, kind_from: str = "", default_language: str = "",
     kind = kind or question_kind(search)
     language = detect(search, default_language)
     return Question(text=text, search=search, language=language, kind=kind, context=context,
-                    focus=focus, said=said)
+                    focus=focus, said=said, later_than=later_than)

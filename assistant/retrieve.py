@@ -147,7 +147,7 @@ def documents(index: ArticleIndex, top: list[Scored], everything: list[Scored]) 
         "article_mean": float(dense_all.mean()),
         "clause_mean": float(clauses_all.mean()),
         "clause_std": float(clauses_all.std()) or 1.0,
-        "fused_second": float(np.sort(fused_all)[-2]) if len(fused_all) > 1 else 0.0,
+        "fused_top": float(fused_all.max()),
     }
     docs = []
     for rank, s in enumerate(top):

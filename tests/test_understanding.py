@@ -180,3 +180,21 @@ def test_a_vague_duration_answers_how_long_but_not_how_many() -> None:
     how_long = analyse("Pendant combien de temps encore la Russie l'utilisera-t-elle ?")
     assert [e.text for e in answer_entities(how_long, chunk)] == ["quelques années encore"]
     assert answer_entities(analyse("Combien d'années la Russie l'utilisera-t-elle ?"), chunk) == []
+
+
+def test_and_then_asks_for_something_later() -> None:
+    history = [("Jusqu'à quand le musée restera-t-il ouvert ?",
+                "Jusqu'en 2028. Selon l'article : « Le musée restera ouvert jusqu'en 2028. » [1]")]
+    rewritten = standalone("Et ensuite, qu'est-il prévu ?", history)
+    assert rewritten.later_than == 2028
+    assert standalone("Et pourquoi ?", history).later_than == 0
+
+    def cand(i: int, text: str, fused: float) -> tuple[Scored, Chunk]:
+        return (Scored(i, fused, 0.8, 0.8, 0.8, 0.0, 0.0, ()),
+                Chunk(Sentence(i, text, 0, len(text), "", 0), tuple(entities(text)), ()))
+
+    question = analyse("Et ensuite, qu'est-il prévu ?", later_than=2028)
+    candidates = [cand(0, "Le musée restera ouvert jusqu'en 2028.", 5.0),
+                  cand(1, "Il sera démoli en 2031.", 3.0)]
+    chosen = choose(question, candidates, {})
+    assert chosen is not None and chosen.chunk.sentence.index == 1
