@@ -231,6 +231,31 @@ def _core(ent: Entity) -> str:
 
 
 _VAGUE = re.compile(r"(?:quelques|plusieurs|de nombreu|a few|several|many)\b", re.IGNORECASE)
+_NAMES = ("PER", "ORG", "LOC", "MISC")
+_NAME_ASKED = re.compile(
+    r"\b(?:comment s['’]appell|comment se nomm|quel(?:le)? (?:est|sera|était) le nom|name of"
+    r"|(?:what|how) (?:is|was|will|are|were)\b.*\bcalled)",
+    re.IGNORECASE,
+)
+NEAR_WORDS = 3  # how close to a word of the question a name must stand to be what it names
+
+
+def _names_what_is_asked(question: Question, chunk: Chunk, ent: Entity) -> bool:
+    """"What is X called?" is answered by a name standing by a word of X ("l'agence spatiale
+    Roscosmos", "Soyouz, le vaisseau") or whose role shares one, not by any name in the
+    sentence. X is the phrase after the naming words, up to its first complement ("le nom du
+    segment russe de la station" names a segment, not the station)."""
+    named = _NAME_ASKED.split(question.search, maxsplit=1)[-1]
+    head = re.split(r"\s(?:de|du|des|d['’]|of|que|qui|that|which|who)\b", named.strip(),
+                    maxsplit=1)[0]
+    own = {fold(w) for w in words(ent.text)}
+    if ent.role and (set(stems(named)) - own) & set(stems(ent.role)):
+        return True
+    text = chunk.sentence.text
+    near = words(text[: ent.start])[-NEAR_WORDS:] + words(text[ent.end :])[:NEAR_WORDS]
+    return bool((set(stems(head)) - own) & set(stems(" ".join(near))))
+
+
 _CITY_ASKED = re.compile(r"\b(?:villes?|city|cities|towns?)\b", re.IGNORECASE)
 _COUNTRY_PREPOSITION = re.compile(r"\b(?:en|au|aux)\s+$", re.IGNORECASE)
 _SINCE = re.compile(r"\b(?:depuis|since)\s+(?:l['’]an\s+|the year\s+)?$", re.IGNORECASE)
@@ -242,6 +267,8 @@ def _fits(question: Question, chunk: Chunk, ent: Entity) -> bool:
     or an object ("entre la Russie et ...", "sanctions against Russia"). A year after
     "depuis"/"since" tells how long, not when: it answers only "since when" (or "when last")."""
     before = chunk.sentence.text[max(0, ent.start - 20) : ent.start]
+    if ent.label in _NAMES and _NAME_ASKED.search(question.search):
+        return _names_what_is_asked(question, chunk, ent)
     if ent.label == "DURATION" and question.kind == "quantity":
         return not _VAGUE.match(ent.text)  # "quelques années" is no count
     if question.kind == "where":

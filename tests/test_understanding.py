@@ -198,3 +198,22 @@ def test_and_then_asks_for_something_later() -> None:
                   cand(1, "Il sera démoli en 2031.", 3.0)]
     chosen = choose(question, candidates, {})
     assert chosen is not None and chosen.chunk.sentence.index == 1
+
+
+def test_what_is_x_called_needs_a_name_standing_by_x() -> None:
+    def chunk(text: str, names: list[tuple[str, str]], role: str = "") -> Chunk:
+        ents = tuple(Entity(n, label, text.index(n), text.index(n) + len(n), role)
+                     for n, label in names)
+        return Chunk(Sentence(0, text, 0, len(text), "", 0), ents, ())
+
+    asked = analyse("Comment s'appelle le vaisseau de la mission ?")
+    boat = chunk("Le vaisseau Orion emmènera demain les équipages à Paris.",
+                 [("Orion", "MISC"), ("Paris", "LOC")])
+    assert [e.text for e in answer_entities(asked, boat)] == ["Orion"]
+    plans = chunk("Paris prévoit la construction de son propre vaisseau.", [("Paris", "LOC")])
+    assert answer_entities(asked, plans) == []
+    # a person's stated role can share the words of what is asked
+    chief = chunk("Jean Dupont, le chef de la mission, a parlé.", [("Jean Dupont", "PER")],
+                  role="le chef de la mission")
+    assert [e.text for e in answer_entities(analyse("Comment se nomme le chef de la mission ?"),
+                                            chief)] == ["Jean Dupont"]
