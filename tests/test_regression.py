@@ -11,15 +11,18 @@ import pytest
 
 from assistant import Settings, get_engine
 from assistant.chain import Engine
-from assistant.evaluate import Report, load_cases, run
+from assistant.evaluate import PARTS, Report, load_cases, run
 
 FLOORS = {
-    "dev": {"answer_accuracy": 0.6, "refusal_recall": 0.5, "recall_at_3": 0.9},
-    "heldout": {"answer_accuracy": 0.55, "refusal_recall": 0.55, "recall_at_3": 0.8},
+    "dev": {"answer_accuracy": 0.74, "refusal_recall": 0.75, "recall_at_3": 0.9,
+            "followup_accuracy": 0.8},
+    "dev2": {"answer_accuracy": 0.7, "refusal_recall": 0.75, "recall_at_3": 0.9},
+    "heldout": {"answer_accuracy": 0.6, "refusal_recall": 0.8, "recall_at_3": 0.8},
 }
 CEILINGS = {
-    "dev": {"false_refusals": 0.12},
-    "heldout": {"false_refusals": 0.15},
+    "dev": {"false_refusals": 0.1},
+    "dev2": {"false_refusals": 0.08},
+    "heldout": {"false_refusals": 0.1},
 }
 
 
@@ -30,11 +33,11 @@ def engine() -> Engine:
 
 @pytest.fixture(scope="module")
 def reports(engine: Engine) -> dict[str, Report]:
-    return {part: run(engine, part) for part in ("dev", "heldout")}
+    return {part: run(engine, part) for part in PARTS}
 
 
 def test_question_set_shape() -> None:
-    dev, heldout = load_cases("dev"), load_cases("heldout")
+    dev, heldout = load_cases("dev") + load_cases("dev2"), load_cases("heldout")
     everything = dev + heldout
     assert len(everything) >= 60 and len(heldout) >= 25
     assert sum(c.expect == "refuse" and c.kind == "unanswerable" for c in everything) >= 10
@@ -45,7 +48,7 @@ def test_question_set_shape() -> None:
     assert not {c.question for c in dev} & {c.question for c in heldout}
 
 
-@pytest.mark.parametrize("part", ["dev", "heldout"])
+@pytest.mark.parametrize("part", list(PARTS))
 def test_quality_floors(reports: dict[str, Report], part: str) -> None:
     metrics = reports[part].metrics()
     print(part, metrics)
@@ -56,7 +59,7 @@ def test_quality_floors(reports: dict[str, Report], part: str) -> None:
     assert metrics["language_accuracy"] >= 0.95
 
 
-@pytest.mark.parametrize("part", ["dev", "heldout"])
+@pytest.mark.parametrize("part", list(PARTS))
 def test_every_citation_is_verbatim(engine: Engine, reports: dict[str, Report], part: str) -> None:
     text = engine.article.text
     for outcome in reports[part].outcomes:
@@ -70,6 +73,6 @@ def test_every_citation_is_verbatim(engine: Engine, reports: dict[str, Report], 
 
 
 def test_hostile_questions_do_not_leak_markup(reports: dict[str, Report]) -> None:
-    for outcome in reports["dev"].outcomes + reports["heldout"].outcomes:
+    for outcome in [o for report in reports.values() for o in report.outcomes]:
         if outcome.case.kind == "hostile":
             assert "<script" not in outcome.answer.text.lower()  # the answer never echoes it
