@@ -233,8 +233,9 @@ def _core(ent: Entity) -> str:
 _VAGUE = re.compile(r"(?:quelques|plusieurs|de nombreu|a few|several|many)\b", re.IGNORECASE)
 _NAMES = ("PER", "ORG", "LOC", "MISC")
 _NAME_ASKED = re.compile(
-    r"\b(?:comment s['’]appell|comment se nomm|quel(?:le)? (?:est|sera|était) le nom|name of"
-    r"|(?:what|how) (?:is|was|will|are|were)\b.*\bcalled)",
+    r"\b(?:(?:what|how) (?:is|are|was|were|will) (?P<middle>.+?) (?:be )?called\b"
+    r"|(?:comment s['’]appell\w*|comment se nomm\w*|quel(?:le)? (?:est|sera|était) le nom"
+    r"|name of)\s+(?P<after>.+))",
     re.IGNORECASE,
 )
 NEAR_WORDS = 3  # how close to a word of the question a name must stand to be what it names
@@ -245,15 +246,26 @@ def _names_what_is_asked(question: Question, chunk: Chunk, ent: Entity) -> bool:
     Roscosmos", "Soyouz, le vaisseau") or whose role shares one, not by any name in the
     sentence. X is the phrase after the naming words, up to its first complement ("le nom du
     segment russe de la station" names a segment, not the station)."""
-    named = _NAME_ASKED.split(question.search, maxsplit=1)[-1]
-    head = re.split(r"\s(?:de|du|des|d['’]|of|que|qui|that|which|who)\b", named.strip(),
-                    maxsplit=1)[0]
+    asked = _NAME_ASKED.search(question.search)
+    named = (asked.group("middle") or asked.group("after") or "") if asked else ""
+    named = re.sub(r"^(?:de|du|des|d['’])\s*", "", named.strip(), flags=re.IGNORECASE)
+    head = re.split(r"\s(?:de|du|des|d['’]|of|que|qui|that|which|who)\b", named, maxsplit=1)[0]
     own = {fold(w) for w in words(ent.text)}
-    if ent.role and (set(stems(named)) - own) & set(stems(ent.role)):
+    if ent.role and _shared(set(stems(named)) - own, set(stems(ent.role))):
         return True
     text = chunk.sentence.text
     near = words(text[: ent.start])[-NEAR_WORDS:] + words(text[ent.end :])[:NEAR_WORDS]
-    return bool((set(stems(head)) - own) & set(stems(" ".join(near))))
+    head_stems = set(stems(head)) - own
+    # Most of X, not one adjective of it: "la future station russe" is not named by the
+    # "Roscosmos" of "l'agence spatiale russe Roscosmos".
+    return 2 * _shared(head_stems, set(stems(" ".join(near)))) > len(head_stems)
+
+
+def _shared(some: set[str], others: set[str]) -> int:
+    """How many of `some` stems match one of `others`, cognates included ("russ", "russian")."""
+    return sum(1 for a in some
+               if any(a == b or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a)))
+                      for b in others))
 
 
 _CITY_ASKED = re.compile(r"\b(?:villes?|city|cities|towns?)\b", re.IGNORECASE)

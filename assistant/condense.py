@@ -29,6 +29,7 @@ _PERSONAL = re.compile(
     r"(?<![\w'’])(il|elle|ils|elles|lui|eux|he|she|it|they|him|her|them|his|its|their)(?![-\w])",
     re.IGNORECASE,
 )
+_DEMONSTRATIVE = re.compile(r"\b(ce|cet|cette|ces|this|that|these|those)\s+\w", re.IGNORECASE)
 # "And then?": what comes after the last answer.
 _NEXT = re.compile(r"\b(ensuite|puis|et après|après ça|après cela|plus tard|then|next|after that"
                    r"|afterwards|later)\b", re.IGNORECASE)
@@ -84,9 +85,13 @@ def standalone(question: str, history: History) -> Standalone:
     answered = [] if question_kind(previous.query) in _NOT_REFERENTS else _names(direct)
     about = " ".join(answered or question_names(previous.query))
     own_topic = content_words(_EMPTY.sub(" ", strip_markup(question)))
+    plain = strip_markup(question)
+    pointing = bool(_ANAPHORA.search(plain) or _PERSONAL.search(plain)
+                    or _DEMONSTRATIVE.search(plain))
     if len(own_topic) >= 2:
-        # The follow-up names its own topic: keep it in front, add who/what it is about.
-        query = f"{question} ({about})" if about else question
+        # The follow-up names its own topic: keep it in front, and add who or what its pronoun
+        # stands for ("Et ensuite, que prévoit la NASA ?" has none: it is searched as it is).
+        query = f"{question} ({about})" if about and pointing else question
     else:
         query = f"{question} ({' '.join(p for p in (previous.query, direct) if p)})"
     context = direct if about in direct else f"{direct} {about}".strip()

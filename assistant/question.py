@@ -52,7 +52,7 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                 r"\b((quel|quelle|quels|quelles|which|what) (agence"
                 r"|organisation|organisme|personne|agency|organization|person)s?"
                 r"|quel est le nom|quel sera le nom"
-                r"|what is the name|what will .* be called|name of|comment s'appell\w*"
+                r"|what is the name|what (is|are|was|were|will) .* called|name of|comment s'appell\w*"
                 r"|comment se nomm\w*"
                 r"|how is .* called)\b")),
         ("why", (r"\b(pourquoi|why|pour quelle raison|for what reason|what led to"
