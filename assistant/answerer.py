@@ -270,6 +270,8 @@ def _shared(some: set[str], others: set[str]) -> int:
 
 _CITY_ASKED = re.compile(r"\b(?:villes?|city|cities|towns?)\b", re.IGNORECASE)
 _COUNTRY_PREPOSITION = re.compile(r"\b(?:en|au|aux)\s+$", re.IGNORECASE)
+_UNTIL = re.compile(r"\b(?:jusqu['’]\s*(?:en|à|au)|d['’]ici|until|till|through|by)\s+$",
+                    re.IGNORECASE)
 _SINCE = re.compile(r"\b(?:depuis|since)\s+(?:l['’]an\s+|the year\s+)?$", re.IGNORECASE)
 
 
@@ -277,7 +279,8 @@ def _fits(question: Question, chunk: Chunk, ent: Entity) -> bool:
     """Whether the entity's place in the sentence lets it answer this kind of question.
     A place answers "where" only in a locative phrase ("à Houston", "in Texas"), not as an actor
     or an object ("entre la Russie et ...", "sanctions against Russia"). A year after
-    "depuis"/"since" tells how long, not when: it answers only "since when" (or "when last")."""
+    "depuis"/"since" tells how long, not when: it answers only "since when" (or "when last"),
+    which a year after "jusqu'en"/"until" never answers."""
     before = chunk.sentence.text[max(0, ent.start - 20) : ent.start]
     if ent.label in _NAMES and _NAME_ASKED.search(question.search):
         return _names_what_is_asked(question, chunk, ent)
@@ -291,7 +294,9 @@ def _fits(question: Question, chunk: Chunk, ent: Entity) -> bool:
             _CITY_ASKED.search(question.search) and _COUNTRY_PREPOSITION.search(before))
     if ent.label not in ("YEAR", "DATE"):
         return True
-    return not _SINCE.search(before) or bool(_SINCE_ASKED.search(question.search))
+    if _SINCE_ASKED.search(question.search):
+        return not _UNTIL.search(before)  # "since when" wants a start, never an end
+    return not _SINCE.search(before)
 
 
 _LOCATIVE = re.compile(
@@ -302,8 +307,11 @@ _LOCATIVE = re.compile(
 
 
 # "The first meeting since 2018" also tells when they last met.
-_SINCE_ASKED = re.compile(r"\b(depuis|since|last|derni[eè]re? fois|previous|pr[ée]c[ée]dente?)\b",
-                          re.IGNORECASE)
+_SINCE_ASKED = re.compile(
+    r"\b(?:depuis|since|derni[eè]re? fois|pr[ée]c[ée]dente?|previous|last time"
+    r"|last (?:met|meet|saw|seen|visited|spoke|talked|held))\b",
+    re.IGNORECASE,
+)
 
 
 def extract(question: Question, choice: Choice) -> str:
