@@ -148,10 +148,13 @@ def choose(question: Question, candidates: list[tuple[Scored, Chunk]],
     them has."""
     # The best retrieval score before any follow-up preference.
     top = stats.get("fused_top", candidates[0][0].fused)
+    # "And then?" may be answered further down: a later year is evidence enough.
+    reach = len(candidates) if question.later_than else CANDIDATES
     pool = [
-        (scores, chunk) for i, (scores, chunk) in enumerate(candidates[:CANDIDATES])
+        (scores, chunk) for i, (scores, chunk) in enumerate(candidates[:reach])
         # too far below the best match to be what the question is about
-        if (i == 0 or scores.fused >= MIN_SHARE * top) and _can_answer(question, chunk)
+        if (i == 0 or question.later_than or scores.fused >= MIN_SHARE * top)
+        and _can_answer(question, chunk)
     ]
     if not question.wants:
         return Choice(pool[0][0], pool[0][1], pool[0][0].fused, ()) if pool else None
@@ -173,11 +176,14 @@ def choose(question: Question, candidates: list[tuple[Scored, Chunk]],
 def _can_answer(question: Question, chunk: Chunk) -> bool:
     """What a sentence needs to answer at all: words giving a reason for "why"; words of
     succession for "who came before / after / replaced X" (the extractive answerer can infer
-    neither); a later year for "and then?"."""
+    neither); a later year for "and then?"; the new name of "what about X?"."""
     text = chunk.sentence.text
     if question.kind == "why" and not _REASON.search(text):
         return False
     if _SUCCESSION_ASKED.search(question.search) and not _SUCCESSION.search(text):
+        return False
+    if question.must_name and not _shared({fold(n) for n in question.must_name},
+                                          {fold(w) for w in words(text)}):
         return False
     if question.later_than:
         return any(e.label == "YEAR" and int(e.text) > question.later_than

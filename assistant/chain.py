@@ -58,7 +58,7 @@ def build_chain(retriever: HybridRetriever, index: ArticleIndex, names: NameChec
         parsed = analyse(inputs["question"], kind_from=rewritten.kind_from,
                          default_language=conversation, context=rewritten.context,
                          focus=rewritten.focus, said=rewritten.said,
-                         later_than=rewritten.later_than)
+                         later_than=rewritten.later_than, must_name=rewritten.must_name)
         return {**inputs, "query": rewritten.query, "parsed": parsed}
 
     def builtin(inputs: dict[str, Any]) -> Answer:

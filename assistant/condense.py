@@ -38,7 +38,8 @@ _QUOTE_START = re.compile(r"[«“\"]|\bSelon l'article\b|\bAccording to the art
 # Words of a follow-up that say nothing about its topic.
 _EMPTY = re.compile(
     r"\b(et|and|also|aussi|what|about|how|quid|pour|concernant|maintenant|now|ensuite|then"
-    r"|alors|encore|again|lui|elle|eux|ça|cela|him|her|them|that|this|those|these|there|là)\b",
+    r"|alors|encore|again|lui|elle|eux|ça|cela|him|her|them|that|this|those|these|there|là"
+    r"|celui|celle|ceux|celles|one|ones)\b",
     re.IGNORECASE,
 )
 
@@ -57,6 +58,7 @@ class Standalone:
     focus: tuple[str, ...] = ()  # names a personal pronoun of the follow-up stands for
     said: str = ""  # the last answer, whose quoted sentence the follow-up asks beyond
     later_than: int = 0  # "Et ensuite ?": the answer must be later than this year
+    must_name: tuple[str, ...] = ()  # "Et la NASA ?": the answer must be about this
 
 
 def is_followup(question: str, history: History) -> bool:
@@ -101,7 +103,12 @@ def standalone(question: str, history: History) -> Standalone:
     if _NEXT.search(strip_markup(question)):
         years = [int(y) for y in _YEAR.findall(direct or prev_answer)]
         later = max(years, default=0)
-    return Standalone(query, previous.query, context, focus, prev_answer if personal else "", later)
+    # "Et la NASA ?", "What about Japan?": the previous question, asked of another name.
+    switched = question_names(plain)
+    rest = [w for w in own_topic if fold(w) not in {fold(x) for n in switched for x in words(n)}]
+    must_name = tuple(switched) if switched and not rest else ()
+    return Standalone(query, previous.query, context, focus, prev_answer if personal else "", later,
+                      must_name)
 
 
 def _names(answer: str) -> list[str]:

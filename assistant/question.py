@@ -90,6 +90,7 @@ class Question:
     focus: tuple[str, ...] = ()  # names a pronoun of a follow-up stands for
     said: str = ""  # the last answer, when the follow-up asks more about someone or something
     later_than: int = 0  # "Et ensuite ?": the answer must hold a later year than this
+    must_name: tuple[str, ...] = ()  # "Et la NASA ?": the answer must be about this
 
     @property
     def wants(self) -> tuple[str, ...]:
@@ -121,7 +122,7 @@ def _explicit_kind(text: str) -> str:
 
 def analyse(text: str, kind_from: str = "", default_language: str = "",
             context: str = "", focus: tuple[str, ...] = (), said: str = "",
-            later_than: int = 0) -> Question:
+            later_than: int = 0, must_name: tuple[str, ...] = ()) -> Question:
     """Read a (cleaned) question. `kind_from` is searched for a kind when `text` has no question
     word (a follow-up such as "And him?" asks what the previous question asked)."""
     search = strip_markup(text)
@@ -131,4 +132,4 @@ def analyse(text: str, kind_from: str = "", default_language: str = "",
     kind = kind or question_kind(search)
     language = detect(search, default_language)
     return Question(text=text, search=search, language=language, kind=kind, context=context,
-                    focus=focus, said=said, later_than=later_than)
+                    focus=focus, said=said, later_than=later_than, must_name=must_name)

@@ -217,3 +217,20 @@ def test_what_is_x_called_needs_a_name_standing_by_x() -> None:
                   role="le chef de la mission")
     assert [e.text for e in answer_entities(analyse("Comment se nomme le chef de la mission ?"),
                                             chief)] == ["Jean Dupont"]
+
+
+def test_what_about_another_name_needs_a_sentence_about_it() -> None:
+    history = [("Jusqu'à quand le musée restera-t-il ouvert ?",
+                "Jusqu'en 2028. Selon l'article : « Le musée restera ouvert jusqu'en 2028. » [1]")]
+    assert standalone("Et la Bibliothèque ?", history).must_name == ("Bibliothèque",)
+    assert standalone("Et combien a coûté la Bibliothèque ?", history).must_name == ()
+
+    def cand(i: int, text: str) -> tuple[Scored, Chunk]:
+        return (Scored(i, 5.0 - i, 0.8, 0.8, 0.8, 0.0, 0.0, ()),
+                Chunk(Sentence(i, text, 0, len(text), "", 0), tuple(entities(text)), ()))
+
+    question = analyse("Et la Bibliothèque ?", must_name=("Bibliothèque",))
+    assert choose(question, [cand(0, "Le musée restera ouvert jusqu'en 2028.")], {}) is None
+    chosen = choose(question, [cand(0, "Le musée restera ouvert jusqu'en 2028."),
+                               cand(1, "La Bibliothèque fermera en 2026.")], {})
+    assert chosen is not None and chosen.chunk.sentence.index == 1
