@@ -79,8 +79,9 @@ def question_names(question: str, vocab: frozenset[str] = frozenset()) -> list[s
         if not parts:
             continue
         name = " ".join(parts)
-        # "Western sanctions", "Earth orbit": a capitalised English word used as an adjective.
-        if re.match(r"\s+[a-z]{3,}\b", question[m.end() :]) and not re.match(
+        # "Western sanctions", "Earth orbit": a capitalised English word used as an adjective
+        # (one word: "European Space Agency send..." is a name followed by its verb).
+        if len(parts) == 1 and re.match(r"\s+[a-z]{3,}\b", question[m.end() :]) and not re.match(
             r"\s+(?:est|a|va|et|joue|is|has|was|will|did|does|and|plays?)\b", question[m.end() :]
         ) and not re.search(r"\b(?:did|does|do|is|are|was|were|will|can|has|have|had)\s+$",
                             question[: m.start()]) and detect(question) == "en":

@@ -81,6 +81,9 @@ def test_question_names() -> None:
     assert question_names("Quel rôle le Canada joue-t-il ?") == ["Canada"]
     assert question_names("Who met Sean Duffy?") == ["Sean Duffy"]
     assert question_names("Quand ?") == []
+    assert question_names("Are Western sanctions still in force?") == []
+    assert question_names("Did the European Space Agency send anyone?") == [
+        "European Space Agency"]
 
 
 def _chunk(text: str, places: list[str]) -> Chunk:
