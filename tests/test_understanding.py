@@ -86,6 +86,14 @@ def test_question_names() -> None:
         "European Space Agency"]
 
 
+def _candidate(i: int, text: str, fused: float = 0.0,
+               ents: tuple[Entity, ...] | None = None) -> tuple[Scored, Chunk]:
+    """A retrieved sentence: its scores and what the index knows of it (patterns only)."""
+    found = tuple(entities(text)) if ents is None else ents
+    return (Scored(i, fused or 5.0 - i, 0.8, 0.8, 0.8, 0.0, 0.0, ()),
+            Chunk(Sentence(i, text, 0, len(text), "", 0), found, ()))
+
+
 def _chunk(text: str, places: list[str]) -> Chunk:
     ents = tuple(Entity(p, "LOC", text.index(p), text.index(p) + len(p)) for p in places)
     return Chunk(Sentence(0, text, 0, len(text), "", 0), ents, ())
@@ -121,13 +129,9 @@ def test_place_answer_keeps_lists_and_nested_places() -> None:
 
 
 def test_followup_about_someone_prefers_new_sentences_naming_them() -> None:
-    def cand(i: int, text: str, fused: float) -> tuple[Scored, Chunk]:
-        return (Scored(i, fused, 0.8, 0.8, 0.8, 0.0, 0.0, ()),
-                Chunk(Sentence(i, text, 0, len(text), "", 0), (), ()))
-
     quoted = "Marie Curie a rencontré Jean Dupont à Lyon."
-    candidates = [cand(0, quoted, 9.0), cand(1, "Les discussions ont porté sur le budget.", 5.0),
-                  cand(2, "Marie Curie a déclaré que tout allait bien.", 4.0)]
+    candidates = [_candidate(0, quoted, 9.0), _candidate(1, "Les discussions ont porté sur le budget.", 5.0),
+                  _candidate(2, "Marie Curie a déclaré que tout allait bien.", 4.0)]
     said = f"Marie Curie. Selon l'article : « {quoted} » [1]"
     what = analyse("Et qu'a-t-elle dit ?", focus=("Marie", "Curie"), said=said)
     assert [s.sentence for s, _ in _follow_up_order(what, candidates)] == [2, 1, 0]
@@ -137,28 +141,23 @@ def test_followup_about_someone_prefers_new_sentences_naming_them() -> None:
 
 
 def test_why_needs_a_sentence_that_gives_a_reason() -> None:
-    def cand(i: int, text: str, fused: float) -> tuple[Scored, Chunk]:
-        return (Scored(i, fused, 0.8, 0.8, 0.8, 0.0, 0.0, ()),
-                Chunk(Sentence(i, text, 0, len(text), "", 0), (), ()))
-
     why = analyse("Pourquoi la réunion a-t-elle eu lieu ?")
-    assert choose(why, [cand(0, "La réunion a eu lieu lundi.", 5.0)], {}) is None
-    reason = cand(1, "La réunion a eu lieu afin de signer l'accord.", 4.0)
-    chosen = choose(why, [cand(0, "La réunion a eu lieu lundi.", 5.0), reason], {})
+    assert choose(why, [_candidate(0, "La réunion a eu lieu lundi.", 5.0)], {}) is None
+    reason = _candidate(1, "La réunion a eu lieu afin de signer l'accord.", 4.0)
+    chosen = choose(why, [_candidate(0, "La réunion a eu lieu lundi.", 5.0), reason], {})
     assert chosen is not None and chosen.chunk.sentence.index == 1
 
 
 def test_who_came_before_someone_needs_a_sentence_about_succession() -> None:
-    def cand(i: int, text: str, name: str) -> tuple[Scored, Chunk]:
+    def person(i: int, text: str, name: str) -> tuple[Scored, Chunk]:
         ent = Entity(name, "PER", text.index(name), text.index(name) + len(name))
-        return (Scored(i, 5.0 - i, 0.8, 0.8, 0.8, 0.0, 0.0, ()),
-                Chunk(Sentence(i, text, 0, len(text), "", 0), (ent,), ()))
+        return _candidate(i, text, ents=(ent,))
 
     stats = {"clause_mean": 0.8, "clause_std": 0.1}
-    met = cand(0, "Jean Dupont a rencontré Marie Curie à Lyon.", "Jean Dupont")
+    met = person(0, "Jean Dupont a rencontré Marie Curie à Lyon.", "Jean Dupont")
     assert choose(analyse("Qui dirigeait l'agence avant Marie Curie ?"), [met], stats) is None
     assert choose(analyse("Who will replace Marie Curie?"), [met], stats) is None
-    before = cand(1, "Jean Dupont a précédé Marie Curie à la tête de l'agence.", "Jean Dupont")
+    before = person(1, "Jean Dupont a précédé Marie Curie à la tête de l'agence.", "Jean Dupont")
     chosen = choose(analyse("Qui dirigeait l'agence avant Marie Curie ?"), [met, before], stats)
     assert chosen is not None and chosen.chunk.sentence.index == 1
     assert choose(analyse("Qui a rencontré Marie Curie ?"), [met], stats) is not None
@@ -192,13 +191,9 @@ def test_and_then_asks_for_something_later() -> None:
     assert rewritten.later_than == 2028
     assert standalone("Et pourquoi ?", history).later_than == 0
 
-    def cand(i: int, text: str, fused: float) -> tuple[Scored, Chunk]:
-        return (Scored(i, fused, 0.8, 0.8, 0.8, 0.0, 0.0, ()),
-                Chunk(Sentence(i, text, 0, len(text), "", 0), tuple(entities(text)), ()))
-
     question = analyse("Et ensuite, qu'est-il prévu ?", later_than=2028)
-    candidates = [cand(0, "Le musée restera ouvert jusqu'en 2028.", 5.0),
-                  cand(1, "Il sera démoli en 2031.", 3.0)]
+    candidates = [_candidate(0, "Le musée restera ouvert jusqu'en 2028.", 5.0),
+                  _candidate(1, "Il sera démoli en 2031.", 3.0)]
     chosen = choose(question, candidates, {})
     assert chosen is not None and chosen.chunk.sentence.index == 1
 
@@ -228,12 +223,8 @@ def test_what_about_another_name_needs_a_sentence_about_it() -> None:
     assert standalone("Et la Bibliothèque ?", history).must_name == ("Bibliothèque",)
     assert standalone("Et combien a coûté la Bibliothèque ?", history).must_name == ()
 
-    def cand(i: int, text: str) -> tuple[Scored, Chunk]:
-        return (Scored(i, 5.0 - i, 0.8, 0.8, 0.8, 0.0, 0.0, ()),
-                Chunk(Sentence(i, text, 0, len(text), "", 0), tuple(entities(text)), ()))
-
     question = analyse("Et la Bibliothèque ?", must_name=("Bibliothèque",))
-    assert choose(question, [cand(0, "Le musée restera ouvert jusqu'en 2028.")], {}) is None
-    chosen = choose(question, [cand(0, "Le musée restera ouvert jusqu'en 2028."),
-                               cand(1, "La Bibliothèque fermera en 2026.")], {})
+    assert choose(question, [_candidate(0, "Le musée restera ouvert jusqu'en 2028.")], {}) is None
+    chosen = choose(question, [_candidate(0, "Le musée restera ouvert jusqu'en 2028."),
+                               _candidate(1, "La Bibliothèque fermera en 2026.")], {})
     assert chosen is not None and chosen.chunk.sentence.index == 1
