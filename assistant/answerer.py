@@ -236,6 +236,19 @@ def _core(ent: Entity) -> str:
     return ent.text.split()[0] if ent.label == "DURATION" else ent.text
 
 
+_COUNTED = re.compile(r"\b(?:combien\s+(?:de|d['’])\s*|how many\s+)([\w-]+)", re.IGNORECASE)
+
+
+def _counts_what_is_asked(question: Question, chunk: Chunk, ent: Entity) -> bool:
+    """"Combien d'années ?" is not answered by "deux agences": when the question says what it
+    counts and the number is followed by a word, the two must agree (cognates count)."""
+    asked = _COUNTED.search(question.search)
+    counted = re.match(r"\s+([\w'’-]+)", chunk.sentence.text[ent.end :])
+    if not asked or not counted or ent.text[-1:] in "%€$":
+        return True
+    return bool(_shared(set(stems(asked.group(1))), set(stems(counted.group(1)))))
+
+
 _VAGUE = re.compile(r"(?:quelques|plusieurs|de nombreu|a few|several|many)\b", re.IGNORECASE)
 _NAMES = ("PER", "ORG", "LOC", "MISC")
 _NAME_ASKED = re.compile(
@@ -292,6 +305,8 @@ def _fits(question: Question, chunk: Chunk, ent: Entity) -> bool:
         return _names_what_is_asked(question, chunk, ent)
     if ent.label == "DURATION" and question.kind == "quantity":
         return not _VAGUE.match(ent.text)  # "quelques années" is no count
+    if ent.label == "NUMBER" and question.kind == "quantity":
+        return _counts_what_is_asked(question, chunk, ent)
     if question.kind == "where":
         if ent.label != "LOC":
             return True

@@ -36,7 +36,7 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("money", (r"\b(budget|cout|coute|couter|couteux|prix|montant|financement|finance|cost"
                   r"|costs|price|funding|funded|spend|spent|paid|pay|how much money|dollars?"
                   r"|euros?)\b")),
-        ("quantity", (r"\b(combien|how many|how much|quel (nombre|pourcentage|chiffre)"
+        ("quantity", (r"\b(combien|how many|how much|how old|quel age|quel (nombre|pourcentage|chiffre)"
                      r"|what (number|percentage))\b")),
         # A place noun after a locative preposition asks where something is or happens ("dans
         # quelle ville", "from which spaceport"); without one it asks which place acts or is

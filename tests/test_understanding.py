@@ -228,3 +228,10 @@ def test_what_about_another_name_needs_a_sentence_about_it() -> None:
     chosen = choose(question, [_candidate(0, "Le musée restera ouvert jusqu'en 2028."),
                                _candidate(1, "La Bibliothèque fermera en 2026.")], {})
     assert chosen is not None and chosen.chunk.sentence.index == 1
+
+
+def test_a_count_must_count_what_is_asked() -> None:
+    chunk = _candidate(0, "Les deux agences se sont vues en 2018.")[1]
+    assert answer_entities(analyse("Combien d'années se sont écoulées ?"), chunk) == []
+    assert [e.text for e in answer_entities(analyse("How many agencies met?"), chunk)] == ["deux"]
+    assert analyse("Quel âge a-t-il ?").kind == "quantity"
