@@ -40,6 +40,7 @@ TEXTS = {
         "direct": "{direct}. Selon l'article : « {quote} » [1]",
         "refuse": "L'article ne le dit pas.",
         "unknown": "L'article ne le dit pas : il ne mentionne pas {names}.",
+        "name": "« {name} »",
         "closest": " Le passage le plus proche [1] : « {quote} »",
     },
     "en": {
@@ -47,6 +48,7 @@ TEXTS = {
         "direct": "{direct}. According to the article (quoted in French): “{quote}” [1]",
         "refuse": "The article does not say.",
         "unknown": "The article does not say: it does not mention {names}.",
+        "name": "“{name}”",
         "closest": " The closest passage [1]: “{quote}”",
     },
 }
@@ -66,7 +68,9 @@ def answer_from(question: Question, docs: list[Document], index: ArticleIndex, q
     if not docs:
         return Answer(texts["refuse"], False, [], question.language, query)
     if unknown_names:
-        text = texts["unknown"].format(names=", ".join(unknown_names))
+        quoted = ", ".join(texts["name"].format(name=re.sub(r"['’]s$", "", n))
+                           for n in unknown_names)
+        text = texts["unknown"].format(names=quoted)
         return Answer(text, False, [], question.language, query)
     stats = docs[0].metadata["query_stats"]
     candidates = _follow_up_order(

@@ -29,7 +29,10 @@ _PERSONAL = re.compile(
     r"(?<![\w'’])(il|elle|ils|elles|lui|eux|he|she|it|they|him|her|them|his|its|their)(?![-\w])",
     re.IGNORECASE,
 )
-_DEMONSTRATIVE = re.compile(r"\b(ce|cet|cette|ces|this|that|these|those)\s+\w", re.IGNORECASE)
+_DEMONSTRATIVE = re.compile(
+    r"\b(ce|cet|cette|ces|this|that|these|those)\s+\w|\b(l['’]autre|les autres|the other)\b",
+    re.IGNORECASE,
+)
 # "And then?": what comes after the last answer.
 _NEXT = re.compile(r"\b(ensuite|puis|et après|après ça|après cela|plus tard|then|next|after that"
                    r"|afterwards|later)\b", re.IGNORECASE)
