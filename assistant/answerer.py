@@ -160,6 +160,8 @@ def choose(question: Question, candidates: list[tuple[Scored, Chunk]],
         if (i == 0 or question.later_than or scores.fused >= MIN_SHARE * top)
         and _can_answer(question, chunk)
     ]
+    if question.identity:
+        return _identify(question, [c for c in candidates if _can_answer(question, c[1])])
     if not question.wants:
         return Choice(pool[0][0], pool[0][1], pool[0][0].fused, ()) if pool else None
     best: Choice | None = None
@@ -175,6 +177,20 @@ def choose(question: Question, candidates: list[tuple[Scored, Chunk]],
         if best is None or merit > best.merit:
             best = Choice(scores, chunk, merit, tuple(ents))
     return best
+
+
+def _identify(question: Question, candidates: list[tuple[Scored, Chunk]]) -> Choice | None:
+    """"Qui est X ?": the best sentence that gives X's role ("X, le directeur"), else the best
+    that names X; None when none of them does."""
+    asked = {fold(w) for w in words(question.identity)}
+    named: Choice | None = None
+    for scores, chunk in candidates:
+        for ent in chunk.entities:
+            if ent.label in _NAMES and asked & {fold(w) for w in words(ent.text)}:
+                if ent.role:
+                    return Choice(scores, chunk, scores.fused, (ent,))
+                named = named or Choice(scores, chunk, scores.fused, ())
+    return named
 
 
 def _can_answer(question: Question, chunk: Chunk) -> bool:
@@ -345,6 +361,8 @@ def extract(question: Question, choice: Choice) -> str:
     if not ents:
         return ""
     text = chunk.sentence.text
+    if question.identity:
+        return f"{ents[0].text}, {ents[0].role}" if ents[0].role else ""
     best = _best_clause(chunk, scores)
     in_clause = [e for e in ents if best is None or best[0] <= e.start < best[1]] or ents
     if question.kind in ("when", "duration") and in_clause[0].label in ("YEAR", "DATE"):

@@ -91,6 +91,7 @@ class Question:
     said: str = ""  # the last answer, when the follow-up asks more about someone or something
     later_than: int = 0  # "Et ensuite ?": the answer must hold a later year than this
     must_name: tuple[str, ...] = ()  # "Et la NASA ?": the answer must be about this
+    identity: str = ""  # "Qui est X ?": the answer is who X is, in the article's words
 
     @property
     def wants(self) -> tuple[str, ...]:
@@ -131,5 +132,20 @@ def analyse(text: str, kind_from: str = "", default_language: str = "",
         kind = question_kind(kind_from)
     kind = kind or question_kind(search)
     language = detect(search, default_language)
+    identity = _IDENTITY.match(search)
+    if not identity and kind_from and _IDENTITY.match(kind_from):
+        identity = _BARE_NAME.match(search)  # "Qui est X ?" then "Et Y ?"
     return Question(text=text, search=search, language=language, kind=kind, context=context,
-                    focus=focus, said=said, later_than=later_than, must_name=must_name)
+                    focus=focus, said=said, later_than=later_than, must_name=must_name,
+                    identity=identity.group("name") if identity else "")
+
+
+_NAMED = r"(?:(?:M|Mr|Mme|Mrs|Ms|Dr)\.?\s+)?(?P<name>[A-ZÀ-ÖØ-Þ][\w'’-]*(?:\s+[A-ZÀ-ÖØ-Þ][\w'’-]*)*)"
+# "Qui est Sean Duffy ?", "Who was Ada Lovelace?": who someone is, not another name.
+_IDENTITY = re.compile(
+    rf"^\s*(?i:(?:et|and)\s+)?(?i:qui\s+(?:est|était|etait|sont)|who\s+(?:is|was|are)|who['’]s)"
+    rf"\s+{_NAMED}\s*\??\s*$"
+)
+_BARE_NAME = re.compile(
+    rf"^\s*(?i:et|and|what about|and what about|quid de)\s+{_NAMED}\s*\??\s*$"
+)

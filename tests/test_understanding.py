@@ -235,3 +235,17 @@ def test_a_count_must_count_what_is_asked() -> None:
     assert answer_entities(analyse("Combien d'années se sont écoulées ?"), chunk) == []
     assert [e.text for e in answer_entities(analyse("How many agencies met?"), chunk)] == ["deux"]
     assert analyse("Quel âge a-t-il ?").kind == "quantity"
+
+
+def test_who_is_someone_answers_with_their_role() -> None:
+    text = "Jean Dupont, le maire de Lyon, a rencontré Marie Curie."
+    dupont = Entity("Jean Dupont", "PER", 0, 11, "le maire de Lyon")
+    curie = Entity("Marie Curie", "PER", text.index("Marie"), len(text) - 1)
+    candidate = _candidate(0, text, ents=(dupont, curie))
+    question = analyse("Qui est Jean Dupont ?")
+    assert question.identity == "Jean Dupont"
+    chosen = choose(question, [candidate], {})
+    assert chosen is not None and extract(question, chosen) == "Jean Dupont, le maire de Lyon"
+    # "Et X ?" after "Qui est Y ?" asks who X is
+    assert analyse("Et Curie ?", kind_from="Qui est Jean Dupont ?").identity == "Curie"
+    assert analyse("Qui est le maire ?").identity == ""
