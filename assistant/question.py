@@ -78,6 +78,12 @@ WANTS: dict[str, tuple[str, ...]] = {
 }
 
 
+_LEADER = re.compile(
+    r"\b(dirig\w*|chef|patron\w*|president\w*|directeur|directrice|administrat\w*|head\w*"
+    r"|lead\w*|led|runs?|ran|running|boss|chief|director|ceo|pdg)\b"
+)
+
+
 @dataclass(frozen=True)
 class Question:
     """A question as the engine reads it."""
@@ -95,6 +101,8 @@ class Question:
 
     @property
     def wants(self) -> tuple[str, ...]:
+        if self.kind == "who" and _LEADER.search(fold(self.search)):
+            return ("PER",)  # who heads something is a person, not another organisation
         return WANTS.get(self.kind, ())
 
     def mentions(self, phrase: str) -> bool:

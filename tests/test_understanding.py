@@ -249,3 +249,9 @@ def test_who_is_someone_answers_with_their_role() -> None:
     # "Et X ?" after "Qui est Y ?" asks who X is
     assert analyse("Et Curie ?", kind_from="Qui est Jean Dupont ?").identity == "Curie"
     assert analyse("Qui est le maire ?").identity == ""
+
+
+def test_who_heads_something_is_a_person() -> None:
+    assert analyse("Qui dirige l'agence ?").wants == ("PER",)
+    assert analyse("Who runs the agency?").wants == ("PER",)
+    assert analyse("Qui a signé l'accord ?").wants == ("PER", "ORG", "LOC", "MISC")
