@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from langchain_core.documents import Document
 
-from .config import Settings
+from .config import ARTICLE_LANGUAGE, Settings
 from .nlp import Entity
 from .question import Question
 from .results import Answer, Citation
@@ -21,6 +21,7 @@ from .text import fold, stems, words
 # Refusal calibration: measured on the dev question set only (README, "Calibration").
 MIN_MARGIN = Settings.min_margin  # the chosen cosine above the article's mean cosine
 TYPED_EASING = 0.01
+CROSS_EASING = 0.003  # cosines across languages crowd closer together than within one
 MIN_RELATED = 0.0  # below this margin, not even a closest passage is shown
 CANDIDATES = 4  # how far down the ranking a sentence of the right type may be taken from
 LABEL_BONUS = 2.0  # merit for holding the preferred kind of answer (a person for "who")
@@ -83,8 +84,11 @@ def answer_from(question: Question, docs: list[Document], index: ArticleIndex, q
     scores, chunk = chosen.scores, chosen.chunk
     margin = relevance_margin(scores, stats)
     # An answer of the kind asked for (a year for "when") is evidence of its own: it may stand
-    # out less from the rest of the article than a bare quote must.
-    if margin < thresholds.min_margin - (TYPED_EASING if chosen.entities else 0.0):
+    # out less from the rest of the article than a bare quote must; so may a question in another
+    # language than the article's.
+    easing = (TYPED_EASING if chosen.entities else 0.0) + (
+        CROSS_EASING if question.language != ARTICLE_LANGUAGE else 0.0)
+    if margin < thresholds.min_margin - easing:
         return _refusal(question, texts, chunk, scores, stats, query, thresholds)
 
     direct = extract(question, chosen)

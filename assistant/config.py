@@ -11,6 +11,8 @@ from .errors import ConfigError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_ARTICLE = PACKAGE_DIR / "data" / "article.txt"
+# The article's language: spaCy's French model (entities) and the French stemmer (BM25) assume it.
+ARTICLE_LANGUAGE = "fr"
 
 
 def _default_index_dir() -> Path:

@@ -14,6 +14,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from .config import ARTICLE_LANGUAGE
 from .store import ArticleIndex, Embedder
 from .text import stems
 
@@ -64,7 +65,8 @@ class BM25:
 class Searcher:
     """Scores every sentence of an index for a query, with all retrieval signals."""
 
-    def __init__(self, index: ArticleIndex, embeddings: Embedder, language: str = "fr") -> None:
+    def __init__(self, index: ArticleIndex, embeddings: Embedder,
+                 language: str = ARTICLE_LANGUAGE) -> None:
         self.index = index
         self.embeddings = embeddings
         self.language = language
