@@ -16,12 +16,13 @@ from assistant.evaluate import PARTS, Report, load_cases, run
 FLOORS = {
     "dev": {"answer_accuracy": 0.74, "refusal_recall": 0.75, "recall_at_3": 0.9,
             "followup_accuracy": 0.8},
-    "dev2": {"answer_accuracy": 0.7, "refusal_recall": 0.75, "recall_at_3": 0.9},
+    "dev2": {"answer_accuracy": 0.72, "refusal_recall": 0.85, "recall_at_3": 0.9,
+             "followup_accuracy": 0.75},
     "heldout": {"answer_accuracy": 0.6, "refusal_recall": 0.8, "recall_at_3": 0.8},
 }
 CEILINGS = {
     "dev": {"false_refusals": 0.1},
-    "dev2": {"false_refusals": 0.08},
+    "dev2": {"false_refusals": 0.05},
     "heldout": {"false_refusals": 0.1},
 }
 
