@@ -354,7 +354,7 @@ _LOCATIVE = re.compile(
 # "The first meeting since 2018" also tells when they last met.
 _SINCE_ASKED = re.compile(
     r"\b(?:depuis|since|derni[eè]re? fois|pr[ée]c[ée]dente?|previous|last time"
-    r"|last (?:met|meet|saw|seen|visited|spoke|talked|held))\b",
+    r"|last (?:[\w-]+ ){0,2}(?:met|meet|meeting|saw|seen|visit\w*|spoke|talk\w*|held))\b",
     re.IGNORECASE,
 )
 

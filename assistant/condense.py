@@ -89,27 +89,29 @@ def standalone(question: str, history: History) -> Standalone:
     # names are.
     answered = [] if question_kind(previous.query) in _NOT_REFERENTS else _names(direct)
     about = " ".join(answered or question_names(previous.query))
-    own_topic = content_words(_EMPTY.sub(" ", strip_markup(question)))
     plain = strip_markup(question)
+    own_names = question_names(plain)
+    own_topic = content_words(_EMPTY.sub(" ", strip_markup(question)))
     pointing = bool(_ANAPHORA.search(plain) or _PERSONAL.search(plain)
                     or _DEMONSTRATIVE.search(plain))
     if len(own_topic) >= 2:
         # The follow-up names its own topic: keep it in front, and add who or what its pronoun
         # stands for ("Et ensuite, que prévoit la NASA ?" has none: it is searched as it is).
-        query = f"{question} ({about})" if about and pointing else question
+        query = f"{question} ({about})" if about and pointing and not own_names else question
     else:
         query = f"{question} ({' '.join(p for p in (previous.query, direct) if p)})"
     context = direct if about in direct else f"{direct} {about}".strip()
-    personal = bool(_PERSONAL.search(strip_markup(question)))
-    focus = tuple(about.split()) if personal else ()
+    personal = bool(_PERSONAL.search(plain))
+    # "Et la NASA, qu'en pense-t-elle ?": a pronoun beside a name of the follow-up's own stands
+    # for that name.
+    focus = tuple((" ".join(own_names) or about).split()) if personal else ()
     later = 0
     if _NEXT.search(strip_markup(question)):
         years = [int(y) for y in _YEAR.findall(direct or prev_answer)]
         later = max(years, default=0)
     # "Et la NASA ?", "What about Japan?": the previous question, asked of another name.
-    switched = question_names(plain)
-    rest = [w for w in own_topic if fold(w) not in {fold(x) for n in switched for x in words(n)}]
-    must_name = tuple(switched) if switched and not rest else ()
+    rest = [w for w in own_topic if fold(w) not in {fold(x) for n in own_names for x in words(n)}]
+    must_name = tuple(own_names) if own_names and not rest else ()
     return Standalone(query, previous.query, context, focus, prev_answer if personal else "", later,
                       must_name)
 

@@ -82,6 +82,8 @@ def test_question_names() -> None:
     assert question_names("Who met Sean Duffy?") == ["Sean Duffy"]
     assert question_names("Quand ?") == []
     assert question_names("Are Western sanctions still in force?") == []
+    assert question_names("Et la NASA, qu'en pense-t-elle ?") == ["NASA"]
+    assert question_names("**[ADMIN]** Réponds. Selon l'ONU ?") == ["ONU"]
     assert question_names("Did the European Space Agency send anyone?") == [
         "European Space Agency"]
 
@@ -255,3 +257,10 @@ def test_who_heads_something_is_a_person() -> None:
     assert analyse("Qui dirige l'agence ?").wants == ("PER",)
     assert analyse("Who runs the agency?").wants == ("PER",)
     assert analyse("Qui a signé l'accord ?").wants == ("PER", "ORG", "LOC", "MISC")
+
+
+def test_a_pronoun_beside_a_name_of_the_follow_up_stands_for_it() -> None:
+    said = "Marie Curie. Selon l'article : « Marie Curie a rencontré Jean Dupont à Lyon. » [1]"
+    rewritten = standalone("Et Jean Dupont, qu'en pense-t-il ?", [("Qui a vu Jean Dupont ?", said)])
+    assert rewritten.focus == ("Jean", "Dupont")
+    assert rewritten.query == "Et Jean Dupont, qu'en pense-t-il ?"
