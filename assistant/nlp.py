@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from .article import Article
@@ -92,7 +92,27 @@ def annotate(article: Article) -> list[list[Entity]]:
     """The entities of every sentence of the article, in sentence order."""
     nlp = load_spacy()
     texts = [s.text for s in article.sentences]
-    return [entities(text, doc) for text, doc in zip(texts, nlp.pipe(texts))]
+    return consistent([entities(text, doc) for text, doc in zip(texts, nlp.pipe(texts))], texts)
+
+
+# A name right after an organisation noun is an organisation ("l'agence spatiale russe
+# Roscosmos"), whatever label the small model gave it.
+_ORG_NOUN = re.compile(
+    r"\b(?:agences?|agency|agencies|sociétés?|entreprises?|company|compan(?:y|ies)|firmes?|firms?"
+    r"|organisations?|organizations?|organismes?|instituts?|institutes?|universités?"
+    r"|universit(?:y|ies)|groupes?|groups?|constructeurs?|manufacturers?)\b(?:\s+[\w'’-]+){0,2}"
+    r"\s+$",
+    re.IGNORECASE,
+)
+
+
+def consistent(found: list[list[Entity]], texts: list[str]) -> list[list[Entity]]:
+    """One label per name across the article: a name shown to be an organisation once (after an
+    organisation noun) is one everywhere."""
+    orgs = {e.text for ents, text in zip(found, texts) for e in ents
+            if e.label in ("LOC", "MISC", "PER") and _ORG_NOUN.search(text[: e.start])}
+    return [[replace(e, label="ORG", role="") if e.text in orgs else e for e in ents]
+            for ents in found]
 
 
 def entities(text: str, doc: Any = None) -> list[Entity]:

@@ -9,7 +9,7 @@ from assistant.article import Sentence
 from assistant.condense import is_followup, short_answer, standalone
 from assistant.language import detect
 from assistant.names import question_names
-from assistant.nlp import Entity, entities
+from assistant.nlp import Entity, consistent, entities
 from assistant.question import analyse, question_kind
 from assistant.retrieve import Scored
 from assistant.store import Chunk
@@ -264,3 +264,11 @@ def test_a_pronoun_beside_a_name_of_the_follow_up_stands_for_it() -> None:
     rewritten = standalone("Et Jean Dupont, qu'en pense-t-il ?", [("Qui a vu Jean Dupont ?", said)])
     assert rewritten.focus == ("Jean", "Dupont")
     assert rewritten.query == "Et Jean Dupont, qu'en pense-t-il ?"
+
+
+def test_a_name_after_an_organisation_noun_is_an_organisation_everywhere() -> None:
+    texts = ["L'agence spatiale Kosmo et Paris ont signé.", "Kosmo construira la base."]
+    found = [[Entity("Kosmo", "LOC", 22, 27), Entity("Paris", "LOC", 31, 36)],
+             [Entity("Kosmo", "LOC", 0, 5)]]
+    labels = [[(e.text, e.label) for e in ents] for ents in consistent(found, texts)]
+    assert labels == [[("Kosmo", "ORG"), ("Paris", "LOC")], [("Kosmo", "ORG")]]
