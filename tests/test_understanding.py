@@ -268,7 +268,9 @@ def test_a_pronoun_beside_a_name_of_the_follow_up_stands_for_it() -> None:
 
 def test_a_name_after_an_organisation_noun_is_an_organisation_everywhere() -> None:
     texts = ["L'agence spatiale Kosmo et Paris ont signé.", "Kosmo construira la base."]
-    found = [[Entity("Kosmo", "LOC", 22, 27), Entity("Paris", "LOC", 31, 36)],
+    at = texts[0].index
+    found = [[Entity("Kosmo", "LOC", at("Kosmo"), at("Kosmo") + 5),
+              Entity("Paris", "LOC", at("Paris"), at("Paris") + 5)],
              [Entity("Kosmo", "LOC", 0, 5)]]
     labels = [[(e.text, e.label) for e in ents] for ents in consistent(found, texts)]
     assert labels == [[("Kosmo", "ORG"), ("Paris", "LOC")], [("Kosmo", "ORG")]]
