@@ -34,9 +34,15 @@ _DEMONSTRATIVE = re.compile(
     re.IGNORECASE,
 )
 # "And then?": what comes after the last answer.
-_NEXT = re.compile(r"\b(ensuite|puis|et après|après ça|après cela|plus tard|then|next|after that"
-                   r"|afterwards|later)\b", re.IGNORECASE)
+_NEXT = re.compile(r"^\s*(?:et\s+|and\s+)?(?:ensuite|puis|après|après ça|après cela|plus tard"
+                   r"|then|next|after that|afterwards|later)\b", re.IGNORECASE)
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d|21\d\d)(?!\d)")
+# "Il" that stands for nobody: "y a-t-il", "il faut", "s'agit-il", "qu'est-il prévu".
+_IMPERSONAL = re.compile(
+    r"\b(?:y\s+a-t-il|il\s+y\s+a|s['’]agit-il|il\s+s['’]agit|faut-il|il\s+faut"
+    r"|qu['’]est-il|est-il\s+(?:prévu|possible|vrai|question|nécessaire))\b",
+    re.IGNORECASE,
+)
 _QUOTE_START = re.compile(r"[«“\"]|\bSelon l'article\b|\bAccording to the article\b")
 # Words of a follow-up that say nothing about its topic.
 _EMPTY = re.compile(
@@ -91,9 +97,9 @@ def standalone(question: str, history: History) -> Standalone:
     about = " ".join(answered or question_names(previous.query))
     plain = strip_markup(question)
     own_names = question_names(plain)
-    own_topic = content_words(_EMPTY.sub(" ", strip_markup(question)))
-    pointing = bool(_ANAPHORA.search(plain) or _PERSONAL.search(plain)
-                    or _DEMONSTRATIVE.search(plain))
+    own_topic = content_words(_EMPTY.sub(" ", plain))
+    personal = bool(_PERSONAL.search(_IMPERSONAL.sub(" ", plain)))
+    pointing = bool(_ANAPHORA.search(plain) or personal or _DEMONSTRATIVE.search(plain))
     if len(own_topic) >= 2:
         # The follow-up names its own topic: keep it in front, and add who or what its pronoun
         # stands for ("Et ensuite, que prévoit la NASA ?" has none: it is searched as it is).
@@ -101,14 +107,13 @@ def standalone(question: str, history: History) -> Standalone:
     else:
         query = f"{question} ({' '.join(p for p in (previous.query, direct) if p)})"
     context = direct if about in direct else f"{direct} {about}".strip()
-    personal = bool(_PERSONAL.search(plain))
     # "Et la NASA, qu'en pense-t-elle ?": a pronoun beside a name of the follow-up's own stands
     # for that name.
     focus = tuple((" ".join(own_names) or about).split()) if personal else ()
     later = 0
-    if _NEXT.search(strip_markup(question)):
-        years = [int(y) for y in _YEAR.findall(direct or prev_answer)]
-        later = max(years, default=0)
+    # "Et ensuite ?" after a dated answer asks what comes later; "Et ensuite, où... ?" asks where.
+    if _NEXT.search(plain) and question_kind(plain) in ("what", "when", "yesno"):
+        later = max((int(y) for y in _YEAR.findall(direct)), default=0)
     # "Et la NASA ?", "What about Japan?": the previous question, asked of another name.
     rest = [w for w in own_topic if fold(w) not in {fold(x) for n in own_names for x in words(n)}]
     must_name = tuple(own_names) if own_names and not rest else ()

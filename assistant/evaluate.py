@@ -18,8 +18,9 @@ from .results import Answer
 from .text import fold, strip_markup
 
 QUESTION_DIR = Path(__file__).resolve().parent.parent / "tests" / "data"
-# dev: tuned on. dev2: written later by someone who had not seen the engine, to check that what
-# was tuned on dev carries over. heldout: never tuned on, only measured.
+# dev: tuned on. dev2: written later by helpers who had not seen the engine; it first checked
+# that what was tuned on dev carried over, then was tuned on too. heldout: never read, never
+# tuned on, only measured.
 PARTS = {"dev": "questions_dev.yaml", "dev2": "questions_dev2.yaml",
          "heldout": "questions_heldout.yaml"}
 

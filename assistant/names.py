@@ -71,7 +71,7 @@ def question_names(question: str, vocab: frozenset[str] = frozenset()) -> list[s
         parts = name.split()
         # A shouted tag ("[ADMIN]", "IMPORTANT:") opens the question or follows markup; "la NASA"
         # is a name.
-        tag_place = not re.search(r"\w\s*$", question[: m.start()])
+        tag_place = not re.search(r"[^\s\]>*:]\s*$", question[: m.start()])
         while (parts and tag_place and parts[0].isupper() and len(parts[0]) > 3
                and fold(parts[0]) not in vocab):
             parts = parts[1:]  # a shouted tag, not a name; the next word starts the sentence

@@ -100,8 +100,10 @@ def annotate(article: Article) -> list[list[Entity]]:
 _ORG_NOUN = re.compile(
     r"\b(?:agences?|agency|agencies|sociétés?|entreprises?|company|compan(?:y|ies)|firmes?|firms?"
     r"|organisations?|organizations?|organismes?|instituts?|institutes?|universités?"
-    r"|universit(?:y|ies)|groupes?|groups?|constructeurs?|manufacturers?)\b(?:\s+[\w'’-]+){0,2}"
-    r"\s+$",
+    r"|universit(?:y|ies)|groupes?|groups?|constructeurs?|manufacturers?)\b"
+    # up to two adjectives between ("spatiale russe"), no preposition or article
+    r"(?:\s+(?!(?:de|du|des|d|à|a|au|aux|en|dans|of|in|at|to|for|la|le|les|l|the|et|and)\b)"
+    r"[\w-]+){0,2}\s+$",
     re.IGNORECASE,
 )
 

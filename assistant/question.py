@@ -10,12 +10,13 @@ from .language import detect
 from .text import fold, strip_markup, words
 
 _PLACES = (r"(ville|pays|lieu|endroit|region|planete|continent|city|country|countries|place|town"
-           r"|planet|continent|spaceport|base|site)s?\b")
+           r"|planet|spaceport)s?\b")
 # "qui", "où", "quand" (who, where, when) ask only at the head of a clause, after a preposition
 # or at the end ("c'est qui ?"); elsewhere they are relative ("les tensions qui entourent").
-_HEAD = (r"(?:^|[,:;.!?(]\s*|\b(?:et|and|mais|but|alors|so|then|ensuite|donc|a|avec|de|par|pour"
-         r"|chez|sur|contre|to|with|from|by|for|of|about|at|in|on|d'|jusqu'a|d'ici|depuis|since"
-         r"|until|till|know|tell me|dis-moi|dites-moi|sais-tu|savez-vous)\s+)")
+_HEAD = (r"(?:^|[,:;.!?(]\s*|\b(?:et|and|mais|but|alors|so|then|ensuite|donc|avec|de|par|pour"
+         r"|chez|sur|contre|to|with|from|by|for|of|about|at|in|on|jusqu'a|d'ici|depuis|since"
+         r"|until|till|know|wonder|ask|tell me|dis-moi|dites-moi|sais-tu|savez-vous|savoir"
+         r"|demande|demandais)\s+)")
 
 
 def _asking(word: str) -> str:
@@ -41,7 +42,7 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         # A place noun after a locative preposition asks where something is or happens ("dans
         # quelle ville", "from which spaceport"); without one it asks which place acts or is
         # acted on ("quels pays ont bâti", "which country signed").
-        ("where", (rf"(^(d')?ou\b|\bd'(ou|where)\b|{_asking('where')}"
+        ("where", (rf"(^(d')?ou\b(?! bien)|\bd'(ou|where)\b|{_asking('where')}"
                   r"|\b(dans|en|a|au|aux|vers|depuis|sur|de|pres de"
                   r"|in|at|from|to|on|into|near|towards?) (quel|quelle|quels|quelles|which|what)"
                   rf" (\w+ )?{_PLACES})")),
@@ -78,6 +79,7 @@ WANTS: dict[str, tuple[str, ...]] = {
 }
 
 
+_WHICH = re.compile(r"\b(quel|quelle|quels|quelles|which|what)\b")
 _LEADER = re.compile(
     r"\b(dirig\w*|chef|patron\w*|president\w*|directeur|directrice|administrat\w*|head\w*"
     r"|lead\w*|led|runs?|ran|running|boss|chief|director|ceo|pdg)\b"
@@ -101,7 +103,8 @@ class Question:
 
     @property
     def wants(self) -> tuple[str, ...]:
-        if self.kind == "who" and _LEADER.search(fold(self.search)):
+        if self.kind == "who" and _LEADER.search(fold(self.search)) and not _WHICH.search(
+                fold(self.search)):
             return ("PER",)  # who heads something is a person, not another organisation
         return WANTS.get(self.kind, ())
 
@@ -141,8 +144,8 @@ def analyse(text: str, kind_from: str = "", default_language: str = "",
     kind = kind or question_kind(search)
     language = detect(search, default_language)
     identity = _IDENTITY.match(search)
-    if not identity and kind_from and _IDENTITY.match(kind_from):
-        identity = _BARE_NAME.match(search)  # "Qui est X ?" then "Et Y ?"
+    if not identity and kind_from and _IDENTITY_ASKED.search(kind_from):
+        identity = _BARE_NAME.match(search)  # "Qui est X ?" then "Et Y ?" (then "Et Z ?")
     return Question(text=text, search=search, language=language, kind=kind, context=context,
                     focus=focus, said=said, later_than=later_than, must_name=must_name,
                     identity=identity.group("name") if identity else "")
@@ -153,6 +156,9 @@ _NAMED = r"(?:(?:M|Mr|Mme|Mrs|Ms|Dr)\.?\s+)?(?P<name>[A-ZÀ-ÖØ-Þ][\w'’-]*(?
 _IDENTITY = re.compile(
     rf"^\s*(?i:(?:et|and)\s+)?(?i:qui\s+(?:est|était|etait|sont)|who\s+(?:is|was|are)|who['’]s)"
     rf"\s+{_NAMED}\s*\??\s*$"
+)
+_IDENTITY_ASKED = re.compile(
+    rf"(?i:qui\s+(?:est|était|etait|sont)|who\s+(?:is|was|are)|who['’]s)\s+{_NAMED}\s*\?"
 )
 _BARE_NAME = re.compile(
     rf"^\s*(?i:et|and|what about|and what about|quid de)\s+{_NAMED}\s*\??\s*$"

@@ -43,7 +43,8 @@ def test_names_only_question_takes_the_conversation_language() -> None:
      ("Avec qui a-t-il parlé ?", "who"), ("Et lui, c'est qui ?", "who"),
      ("Quel conflit attise les tensions qui entourent l'accord ?", "what"),
      ("Paris a-t-il un projet qui lui appartienne ?", "yesno"),
-     ("What happened when they met?", "what"), ("Comment se nomme le chef ?", "who")],
+     ("What happened when they met?", "what"), ("Comment se nomme le chef ?", "who"),
+     ("Je voudrais savoir où ils se sont vus.", "where"), ("Ou bien la base ou le port ?", "what")],
 )
 def test_question_kind(text: str, kind: str) -> None:
     assert question_kind(text) == kind
@@ -68,6 +69,10 @@ def test_followup_inherits_kind_and_rewrites_query() -> None:
     who = standalone("Et qu'a-t-elle dit du budget ?", [("Qui a rencontré Jean Dupont ?", said)])
     assert who.query == "Et qu'a-t-elle dit du budget ? (Marie Curie)"
     assert who.focus == ("Marie", "Curie") and who.said == said
+    # an impersonal "il" stands for nobody
+    other = standalone("Et qu'y a-t-il d'autre comme budget ?", [("Qui a rencontré Jean Dupont ?",
+                                                                 said)])
+    assert other.focus == ()
     assert short_answer("The article does not say. The closest passage [1]: “x”") == ""
 
 
@@ -88,11 +93,11 @@ def test_question_names() -> None:
         "European Space Agency"]
 
 
-def _candidate(i: int, text: str, fused: float = 0.0,
+def _candidate(i: int, text: str, fused: float | None = None,
                ents: tuple[Entity, ...] | None = None) -> tuple[Scored, Chunk]:
     """A retrieved sentence: its scores and what the index knows of it (patterns only)."""
     found = tuple(entities(text)) if ents is None else ents
-    return (Scored(i, fused or 5.0 - i, 0.8, 0.8, 0.8, 0.0, 0.0, ()),
+    return (Scored(i, 5.0 - i if fused is None else fused, 0.8, 0.8, 0.8, 0.0, 0.0, ()),
             Chunk(Sentence(i, text, 0, len(text), "", 0), found, ()))
 
 
@@ -145,6 +150,8 @@ def test_followup_about_someone_prefers_new_sentences_naming_them() -> None:
 def test_why_needs_a_sentence_that_gives_a_reason() -> None:
     why = analyse("Pourquoi la réunion a-t-elle eu lieu ?")
     assert choose(why, [_candidate(0, "La réunion a eu lieu lundi.", 5.0)], {}) is None
+    assert choose(why, [_candidate(0, "Elle servira pour quelques années.", 5.0)], {}) is None
+    assert choose(why, [], {}) is None
     reason = _candidate(1, "La réunion a eu lieu afin de signer l'accord.", 4.0)
     chosen = choose(why, [_candidate(0, "La réunion a eu lieu lundi.", 5.0), reason], {})
     assert chosen is not None and chosen.chunk.sentence.index == 1
@@ -192,6 +199,8 @@ def test_and_then_asks_for_something_later() -> None:
     rewritten = standalone("Et ensuite, qu'est-il prévu ?", history)
     assert rewritten.later_than == 2028
     assert standalone("Et pourquoi ?", history).later_than == 0
+    assert standalone("Et ensuite, où est-il allé ?", history).later_than == 0  # asks where
+    assert standalone("Who ran it then?", history).later_than == 0  # "then": at that time
 
     question = analyse("Et ensuite, qu'est-il prévu ?", later_than=2028)
     candidates = [_candidate(0, "Le musée restera ouvert jusqu'en 2028.", 5.0),
@@ -236,6 +245,8 @@ def test_a_count_must_count_what_is_asked() -> None:
     chunk = _candidate(0, "Les deux agences se sont vues en 2018.")[1]
     assert answer_entities(analyse("Combien d'années se sont écoulées ?"), chunk) == []
     assert [e.text for e in answer_entities(analyse("How many agencies met?"), chunk)] == ["deux"]
+    modules = _candidate(0, "La station aura trois nouveaux modules.")[1]
+    assert [e.text for e in answer_entities(analyse("Combien de modules ?"), modules)] == ["trois"]
     assert analyse("Quel âge a-t-il ?").kind == "quantity"
 
 
@@ -250,6 +261,8 @@ def test_who_is_someone_answers_with_their_role() -> None:
     assert chosen is not None and extract(question, chosen) == "Jean Dupont, le maire de Lyon"
     # "Et X ?" after "Qui est Y ?" asks who X is
     assert analyse("Et Curie ?", kind_from="Qui est Jean Dupont ?").identity == "Curie"
+    third = "Et Curie ? (Qui est Jean Dupont ? Jean Dupont, le maire de Lyon)"
+    assert analyse("Et Pasteur ?", kind_from=third).identity == "Pasteur"
     assert analyse("Qui est le maire ?").identity == ""
 
 
@@ -257,6 +270,7 @@ def test_who_heads_something_is_a_person() -> None:
     assert analyse("Qui dirige l'agence ?").wants == ("PER",)
     assert analyse("Who runs the agency?").wants == ("PER",)
     assert analyse("Qui a signé l'accord ?").wants == ("PER", "ORG", "LOC", "MISC")
+    assert analyse("Quelle agence dirige la coopération ?").wants == ("PER", "ORG", "LOC", "MISC")
 
 
 def test_a_pronoun_beside_a_name_of_the_follow_up_stands_for_it() -> None:
@@ -274,3 +288,8 @@ def test_a_name_after_an_organisation_noun_is_an_organisation_everywhere() -> No
              [Entity("Kosmo", "LOC", 0, 5)]]
     labels = [[(e.text, e.label) for e in ents] for ents in consistent(found, texts)]
     assert labels == [[("Kosmo", "ORG"), ("Paris", "LOC")], [("Kosmo", "ORG")]]
+    # a place after a preposition stays a place: "l'agence de Lyon" is in Lyon
+    lyon = ["L'agence de Lyon a signé."]
+    kept = consistent([[Entity("Lyon", "LOC", lyon[0].index("Lyon"), lyon[0].index("Lyon") + 4)]],
+                      lyon)
+    assert kept[0][0].label == "LOC"
