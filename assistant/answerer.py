@@ -16,7 +16,7 @@ from .question import Question
 from .results import Answer, Citation
 from .retrieve import Scored
 from .store import ArticleIndex, Chunk
-from .text import fold, stems, words
+from .text import STOPWORDS, fold, stems, words
 
 # Calibration: measured on the dev and dev2 question sets, never on held-out (README, "Quality").
 MIN_MARGIN = Settings.min_margin  # the chosen cosine above the article's mean cosine
@@ -118,10 +118,10 @@ def _follow_up_order(question: Question,
     them first, and the one the last answer quoted last (the follow-up asks beyond what was
     said) unless it can hold a new name, year or place of the kind asked for, or has the
     follow-up's own words."""
-    if not question.focus and not question.said:
+    if not question.focus and not question.last_answer:
         return candidates
     focus = {fold(n) for n in question.focus}
-    quoted = [q for q in (m.strip(" .…") for m in _QUOTED.findall(question.said)) if len(q) > 20]
+    quoted = [q for q in (m.strip(" .…") for m in _QUOTED.findall(question.last_answer)) if len(q) > 20]
 
     def merit(scores: Scored, chunk: Chunk) -> float:
         named = bool(focus & {fold(w) for w in words(chunk.sentence.text)})
@@ -129,13 +129,13 @@ def _follow_up_order(question: Question,
 
     asked = set(stems(question.search)) - focus
 
-    def said(chunk: Chunk) -> bool:
+    def already_quoted(chunk: Chunk) -> bool:
         """Already quoted, and none of the follow-up's own words are in it."""
         text = chunk.sentence.text
         return (not question.wants and any(q in text for q in quoted)
                 and not asked & set(stems(text)))
 
-    ranked = sorted(candidates, key=lambda c: (said(c[1]), -merit(*c)))
+    ranked = sorted(candidates, key=lambda c: (already_quoted(c[1]), -merit(*c)))
     return [(replace(s, fused=merit(s, c)), c) for s, c in ranked]
 
 
@@ -188,15 +188,25 @@ def choose(question: Question, candidates: list[tuple[Scored, Chunk]],
 def _identify(question: Question, candidates: list[tuple[Scored, Chunk]]) -> Choice | None:
     """"Qui est X ?": the best sentence that gives X's role ("X, le directeur"), else the best
     that names X; None when none of them does."""
-    asked = {fold(w) for w in words(question.identity)}
+    asked = _name_words(question.identity)
     named: Choice | None = None
     for scores, chunk in candidates:
         for ent in chunk.entities:
-            if ent.label in _NAMES and asked & {fold(w) for w in words(ent.text)}:
+            # the same name, whole or shortened ("Bakanov", "M Bakanov", "Dmitri Bakanov")
+            own = _name_words(ent.text)
+            if ent.label in _NAMES and own and (asked <= own or own <= asked):
                 if ent.role:
                     return Choice(scores, chunk, scores.fused, (ent,))
                 named = named or Choice(scores, chunk, scores.fused, ())
     return named
+
+
+def _name_words(name: str) -> set[str]:
+    """The folded words of a name, titles and function words aside."""
+    return {fold(w) for w in words(name) if fold(w) not in STOPWORDS and fold(w) not in _TITLES}
+
+
+_TITLES = {"m", "mr", "mrs", "ms", "mme", "dr"}
 
 
 def _can_answer(question: Question, chunk: Chunk) -> bool:
@@ -209,8 +219,9 @@ def _can_answer(question: Question, chunk: Chunk) -> bool:
     if (question.kind == "who" and _SUCCESSION_ASKED.search(question.search)
             and not _SUCCESSION.search(text)):
         return False
-    if question.must_name and not _shared({fold(n) for n in question.must_name},
-                                          {fold(w) for w in words(text)}):
+    present = {fold(w) for w in words(text)}
+    if question.must_name and not any(
+            _shared(_name_words(n), present) == len(_name_words(n)) for n in question.must_name):
         return False
     if question.later_than:
         return any(e.label == "YEAR" and int(e.text) > question.later_than
@@ -245,7 +256,8 @@ def answer_entities(question: Question, chunk: Chunk) -> list[Entity]:
     found = []
     for label in question.wants:
         for ent in chunk.entities:
-            if ent.label == label and not question.mentions(_core(ent)) and _fits(question, chunk, ent):
+            if (ent.label == label and not question.mentions(_repeated_part(ent))
+                    and _fits(question, chunk, ent)):
                 found.append(ent)
         if found and label in ("PER", "YEAR", "LOC", "NUMBER", "DURATION"):
             break
@@ -268,7 +280,7 @@ _REASON = re.compile(
 )
 
 
-def _core(ent: Entity) -> str:
+def _repeated_part(ent: Entity) -> str:
     """What a question would repeat if it already knew this answer: a duration's amount only
     ("combien d'années encore ?" does not name "quelques années encore")."""
     return ent.text.split()[0] if ent.label == "DURATION" else ent.text
@@ -291,12 +303,6 @@ def _counts_what_is_asked(question: Question, chunk: Chunk, ent: Entity) -> bool
 
 _VAGUE = re.compile(r"(?:quelques|plusieurs|de nombreu|a few|several|many)\b", re.IGNORECASE)
 _NAMES = ("PER", "ORG", "LOC", "MISC")
-_NAME_ASKED = re.compile(
-    r"\b(?:(?:what|how) (?:is|are|was|were|will) (?P<middle>.+?) (?:be )?called\b"
-    r"|(?:comment s['’]appell\w*|comment se nomm\w*|quel(?:le)? (?:est|sera|était) le nom"
-    r"|name of)\s+(?P<after>.+))",
-    re.IGNORECASE,
-)
 NEAR_WORDS = 3  # how close to a word of the question a name must stand to be what it names
 
 
@@ -305,9 +311,7 @@ def _names_what_is_asked(question: Question, chunk: Chunk, ent: Entity) -> bool:
     Roscosmos", "Soyouz, le vaisseau") or whose role shares one, not by any name in the
     sentence. X is the phrase after the naming words, up to its first complement ("le nom du
     segment russe de la station" names a segment, not the station)."""
-    asked = _NAME_ASKED.search(question.search)
-    named = (asked.group("middle") or asked.group("after") or "") if asked else ""
-    named = re.sub(r"^(?:de|du|des|d['’])\s*", "", named.strip(), flags=re.IGNORECASE)
+    named = question.named
     head = re.split(r"\s(?:de|du|des|d['’]|of|que|qui|that|which|who)\b", named, maxsplit=1)[0]
     own = {fold(w) for w in words(ent.text)}
     if ent.role and _shared(set(stems(named)) - own, set(stems(ent.role))):
@@ -341,7 +345,7 @@ def _fits(question: Question, chunk: Chunk, ent: Entity) -> bool:
     "depuis"/"since" tells how long, not when: it answers only "since when" (or "when last"),
     which a year after "jusqu'en"/"until" never answers."""
     before = chunk.sentence.text[max(0, ent.start - 20) : ent.start]
-    if ent.label in _NAMES and _NAME_ASKED.search(question.search):
+    if ent.label in _NAMES and question.named:
         return _names_what_is_asked(question, chunk, ent)
     if ent.label == "DURATION" and question.kind == "quantity":
         return not _VAGUE.match(ent.text)  # "quelques années" is no count

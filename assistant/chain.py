@@ -57,7 +57,7 @@ def build_chain(retriever: HybridRetriever, index: ArticleIndex, names: NameChec
         conversation = detect(strip_markup(history[-1][0])) if history else ""
         parsed = analyse(inputs["question"], kind_from=rewritten.kind_from,
                          default_language=conversation, context=rewritten.context,
-                         focus=rewritten.focus, said=rewritten.said,
+                         focus=rewritten.focus, last_answer=rewritten.last_answer,
                          later_than=rewritten.later_than, must_name=rewritten.must_name)
         return {**inputs, "query": rewritten.query, "parsed": parsed}
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .names import question_names
+from .nlp import YEAR
 from .question import question_kind
 from .text import STOPWORDS, content_words, fold, strip_markup, words
 
@@ -36,7 +37,6 @@ _DEMONSTRATIVE = re.compile(
 # "And then?": what comes after the last answer.
 _NEXT = re.compile(r"^\s*(?:et\s+|and\s+)?(?:ensuite|puis|après|après ça|après cela|plus tard"
                    r"|then|next|after that|afterwards|later)\b", re.IGNORECASE)
-_YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d|21\d\d)(?!\d)")
 # "Il" that stands for nobody: "y a-t-il", "il faut", "s'agit-il", "qu'est-il prévu".
 _IMPERSONAL = re.compile(
     r"\b(?:y\s+a-t-il|il\s+y\s+a|s['’]agit-il|il\s+s['’]agit|faut-il|il\s+faut"
@@ -65,7 +65,7 @@ class Standalone:
     kind_from: str = ""  # previous query, whose kind a bare follow-up ("And when?") inherits
     context: str = ""  # what the conversation already said: not a new answer
     focus: tuple[str, ...] = ()  # names a personal pronoun of the follow-up stands for
-    said: str = ""  # the last answer, whose quoted sentence the follow-up asks beyond
+    last_answer: str = ""  # whose quoted sentence a follow-up about someone asks beyond
     later_than: int = 0  # "Et ensuite ?": the answer must be later than this year
     must_name: tuple[str, ...] = ()  # "Et la NASA ?": the answer must be about this
 
@@ -113,7 +113,7 @@ def standalone(question: str, history: History) -> Standalone:
     later = 0
     # "Et ensuite ?" after a dated answer asks what comes later; "Et ensuite, où... ?" asks where.
     if _NEXT.search(plain) and question_kind(plain) in ("what", "when", "yesno"):
-        later = max((int(y) for y in _YEAR.findall(direct)), default=0)
+        later = max((int(y) for y in YEAR.findall(direct)), default=0)
     # "Et la NASA ?", "What about Japan?": the previous question, asked of another name.
     rest = [w for w in own_topic if fold(w) not in {fold(x) for n in own_names for x in words(n)}]
     must_name = tuple(own_names) if own_names and not rest else ()

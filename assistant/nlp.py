@@ -17,7 +17,7 @@ _MONTHS = (
     "décembre|decembre|january|february|march|april|may|june|july|august|september|october|"
     "november|december"
 )
-_YEAR = re.compile(r"(?<![\d,.])(1[5-9]\d\d|20\d\d|21\d\d)(?!\d)(?![.,]\d)")
+YEAR = re.compile(r"(?<![\d,.])(1[5-9]\d\d|20\d\d|21\d\d)(?!\d)(?![.,]\d)")
 _DATE = re.compile(rf"\b(?:\d{{1,2}}(?:er)? )?(?:{_MONTHS})(?: \d{{4}})?\b", re.IGNORECASE)
 # Vague quantities ("quelques", "several") are not numbers: they answer no "how many".
 _NUMBER_WORDS = (
@@ -92,7 +92,7 @@ def annotate(article: Article) -> list[list[Entity]]:
     """The entities of every sentence of the article, in sentence order."""
     nlp = load_spacy()
     texts = [s.text for s in article.sentences]
-    return consistent([entities(text, doc) for text, doc in zip(texts, nlp.pipe(texts))], texts)
+    return one_label_per_name([entities(text, doc) for text, doc in zip(texts, nlp.pipe(texts))], texts)
 
 
 # A name right after an organisation noun is an organisation ("l'agence spatiale russe
@@ -108,7 +108,7 @@ _ORG_NOUN = re.compile(
 )
 
 
-def consistent(found: list[list[Entity]], texts: list[str]) -> list[list[Entity]]:
+def one_label_per_name(found: list[list[Entity]], texts: list[str]) -> list[list[Entity]]:
     """One label per name across the article: a name shown to be an organisation once (after an
     organisation noun) is one everywhere."""
     orgs = {e.text for ents, text in zip(found, texts) for e in ents
@@ -125,7 +125,7 @@ def entities(text: str, doc: Any = None) -> list[Entity]:
             if _NOT_NAMES.match(ent.text) or ent.label_ not in ("PER", "ORG", "LOC", "MISC"):
                 continue
             found.append(Entity(ent.text, ent.label_, ent.start_char, ent.end_char))
-    for label, pattern in (("MONEY", _MONEY), ("YEAR", _YEAR), ("DATE", _DATE),
+    for label, pattern in (("MONEY", _MONEY), ("YEAR", YEAR), ("DATE", _DATE),
                            ("DURATION", _DURATION), ("NUMBER", _NUMBER)):
         for m in pattern.finditer(text):
             if any(e.start <= m.start() < e.end for e in found):

@@ -96,10 +96,11 @@ class Question:
     kind: str  # when, duration, quantity, money, where, place, who, org, why, how, what, yesno
     context: str = ""  # what the conversation already answered (a follow-up wants something new)
     focus: tuple[str, ...] = ()  # names a pronoun of a follow-up stands for
-    said: str = ""  # the last answer, when the follow-up asks more about someone or something
+    last_answer: str = ""  # when the follow-up asks more about someone or something
     later_than: int = 0  # "Et ensuite ?": the answer must hold a later year than this
     must_name: tuple[str, ...] = ()  # "Et la NASA ?": the answer must be about this
     identity: str = ""  # "Qui est X ?": the answer is who X is, in the article's words
+    named: str = ""  # "Comment s'appelle X ?": the X whose name is asked
 
     @property
     def wants(self) -> tuple[str, ...]:
@@ -133,7 +134,7 @@ def _explicit_kind(text: str) -> str:
 
 
 def analyse(text: str, kind_from: str = "", default_language: str = "",
-            context: str = "", focus: tuple[str, ...] = (), said: str = "",
+            context: str = "", focus: tuple[str, ...] = (), last_answer: str = "",
             later_than: int = 0, must_name: tuple[str, ...] = ()) -> Question:
     """Read a (cleaned) question. `kind_from` is searched for a kind when `text` has no question
     word (a follow-up such as "And him?" asks what the previous question asked)."""
@@ -147,8 +148,23 @@ def analyse(text: str, kind_from: str = "", default_language: str = "",
     if not identity and kind_from and _IDENTITY_ASKED.search(kind_from):
         identity = _BARE_NAME.match(search)  # "Qui est X ?" then "Et Y ?" (then "Et Z ?")
     return Question(text=text, search=search, language=language, kind=kind, context=context,
-                    focus=focus, said=said, later_than=later_than, must_name=must_name,
-                    identity=identity.group("name") if identity else "")
+                    focus=focus, last_answer=last_answer, later_than=later_than, must_name=must_name,
+                    identity=identity.group("name") if identity else "", named=_named(search))
+
+
+# "Comment s'appelle X ?", "What is X called?": the X whose name is asked.
+_NAME_OF = re.compile(
+    r"\b(?:(?:what|how) (?:is|are|was|were|will) (?P<middle>.+?) (?:be )?called\b"
+    r"|(?:comment s['’]appell\w*|comment se nomm\w*|quel(?:le)? (?:est|sera|était) le nom"
+    r"|name of)\s+(?P<after>.+))",
+    re.IGNORECASE,
+)
+
+
+def _named(search: str) -> str:
+    asked = _NAME_OF.search(search)
+    named = (asked.group("middle") or asked.group("after") or "") if asked else ""
+    return re.sub(r"^(?:de|du|des|d['’])\s*|\s*\?\s*$", "", named.strip(), flags=re.IGNORECASE)
 
 
 _NAMED = r"(?:(?:M|Mr|Mme|Mrs|Ms|Dr)\.?\s+)?(?P<name>[A-ZÀ-ÖØ-Þ][\w'’-]*(?:\s+[A-ZÀ-ÖØ-Þ][\w'’-]*)*)"

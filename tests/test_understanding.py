@@ -9,7 +9,7 @@ from assistant.article import Sentence
 from assistant.condense import is_followup, short_answer, standalone
 from assistant.language import detect
 from assistant.names import question_names
-from assistant.nlp import Entity, consistent, entities
+from assistant.nlp import Entity, entities, one_label_per_name
 from assistant.question import analyse, question_kind
 from assistant.retrieve import Scored
 from assistant.store import Chunk
@@ -68,7 +68,7 @@ def test_followup_inherits_kind_and_rewrites_query() -> None:
     said = "Marie Curie. Selon l'article : « Marie Curie a rencontré Jean Dupont à Lyon. » [1]"
     who = standalone("Et qu'a-t-elle dit du budget ?", [("Qui a rencontré Jean Dupont ?", said)])
     assert who.query == "Et qu'a-t-elle dit du budget ? (Marie Curie)"
-    assert who.focus == ("Marie", "Curie") and who.said == said
+    assert who.focus == ("Marie", "Curie") and who.last_answer == said
     # an impersonal "il" stands for nobody
     other = standalone("Et qu'y a-t-il d'autre comme budget ?", [("Qui a rencontré Jean Dupont ?",
                                                                  said)])
@@ -140,10 +140,10 @@ def test_followup_about_someone_prefers_new_sentences_naming_them() -> None:
     candidates = [_candidate(0, quoted, 9.0), _candidate(1, "Les discussions ont porté sur le budget.", 5.0),
                   _candidate(2, "Marie Curie a déclaré que tout allait bien.", 4.0)]
     said = f"Marie Curie. Selon l'article : « {quoted} » [1]"
-    what = analyse("Et qu'a-t-elle dit ?", focus=("Marie", "Curie"), said=said)
+    what = analyse("Et qu'a-t-elle dit ?", focus=("Marie", "Curie"), last_answer=said)
     assert [s.sentence for s, _ in _follow_up_order(what, candidates)] == [2, 1, 0]
     # a "where" follow-up may find a new place in the sentence already quoted
-    where = analyse("Et où était-elle ?", focus=("Marie", "Curie"), said=said)
+    where = analyse("Et où était-elle ?", focus=("Marie", "Curie"), last_answer=said)
     assert [s.sentence for s, _ in _follow_up_order(where, candidates)] == [0, 2, 1]
 
 
@@ -286,10 +286,10 @@ def test_a_name_after_an_organisation_noun_is_an_organisation_everywhere() -> No
     found = [[Entity("Kosmo", "LOC", at("Kosmo"), at("Kosmo") + 5),
               Entity("Paris", "LOC", at("Paris"), at("Paris") + 5)],
              [Entity("Kosmo", "LOC", 0, 5)]]
-    labels = [[(e.text, e.label) for e in ents] for ents in consistent(found, texts)]
+    labels = [[(e.text, e.label) for e in ents] for ents in one_label_per_name(found, texts)]
     assert labels == [[("Kosmo", "ORG"), ("Paris", "LOC")], [("Kosmo", "ORG")]]
     # a place after a preposition stays a place: "l'agence de Lyon" is in Lyon
     lyon = ["L'agence de Lyon a signé."]
-    kept = consistent([[Entity("Lyon", "LOC", lyon[0].index("Lyon"), lyon[0].index("Lyon") + 4)]],
+    kept = one_label_per_name([[Entity("Lyon", "LOC", lyon[0].index("Lyon"), lyon[0].index("Lyon") + 4)]],
                       lyon)
     assert kept[0][0].label == "LOC"
