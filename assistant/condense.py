@@ -37,6 +37,8 @@ _DEMONSTRATIVE = re.compile(
 # "And then?": what comes after the last answer.
 _NEXT = re.compile(r"^\s*(?:et\s+|and\s+)?(?:ensuite|puis|après|après ça|après cela|plus tard"
                    r"|then|next|after that|afterwards|later)\b", re.IGNORECASE)
+_PLURAL = re.compile(r"(?<![\w'’])(ils|elles|eux|they|them|their)(?![-\w])|-t-(?:ils|elles)\b"
+                     r"|-(?:ils|elles)\b", re.IGNORECASE)
 # "Il" that stands for nobody: "y a-t-il", "il faut", "s'agit-il", "qu'est-il prévu".
 _IMPERSONAL = re.compile(
     r"\b(?:y\s+a-t-il|il\s+y\s+a|s['’]agit-il|il\s+s['’]agit|faut-il|il\s+faut"
@@ -109,7 +111,9 @@ def standalone(question: str, history: History) -> Standalone:
     context = direct if about in direct else f"{direct} {about}".strip()
     # "Et la NASA, qu'en pense-t-elle ?": a pronoun beside a name of the follow-up's own stands
     # for that name.
-    focus = tuple((" ".join(own_names) or about).split()) if personal else ()
+    # "Ils / they" stand for more than the one name the conversation gave: no name to prefer.
+    plural = bool(_PLURAL.search(plain)) and not own_names
+    focus = tuple((" ".join(own_names) or about).split()) if personal and not plural else ()
     later = 0
     # "Et ensuite ?" after a dated answer asks what comes later; "Et ensuite, où... ?" asks where.
     if _NEXT.search(plain) and question_kind(plain) in ("what", "when", "yesno"):

@@ -124,6 +124,9 @@ def _explicit_kind(text: str) -> str:
     """The kind a question word of `text` asks for, '' when it has none."""
     # "où" (where) and "ou" (or) differ only by the accent, which folding drops; an unaccented
     # "ou" counts as "où" only where "or" cannot stand (at the start, in "d'ou").
+    # "Où en est-elle ?" asks how far along something is, not where.
+    text = re.sub(r"\bo[ùu] en (?=(?:est|sont|était|étaient|sera|seront|sommes|êtes)\b)",
+                  "comment en ", text, flags=re.IGNORECASE)
     folded = fold(re.sub(r"\bo[ùÙ]", "where", text, flags=re.IGNORECASE))
     for kind, pattern in _KINDS:
         if pattern.search(folded):

@@ -44,7 +44,8 @@ def test_names_only_question_takes_the_conversation_language() -> None:
      ("Quel conflit attise les tensions qui entourent l'accord ?", "what"),
      ("Paris a-t-il un projet qui lui appartienne ?", "yesno"),
      ("What happened when they met?", "what"), ("Comment se nomme le chef ?", "who"),
-     ("Je voudrais savoir où ils se sont vus.", "where"), ("Ou bien la base ou le port ?", "what")],
+     ("Je voudrais savoir où ils se sont vus.", "where"), ("Ou bien la base ou le port ?", "what"),
+     ("Et elle, où en est-elle ?", "how")],
 )
 def test_question_kind(text: str, kind: str) -> None:
     assert question_kind(text) == kind
@@ -69,6 +70,9 @@ def test_followup_inherits_kind_and_rewrites_query() -> None:
     who = standalone("Et qu'a-t-elle dit du budget ?", [("Qui a rencontré Jean Dupont ?", said)])
     assert who.query == "Et qu'a-t-elle dit du budget ? (Marie Curie)"
     assert who.focus == ("Marie", "Curie") and who.last_answer == said
+    # "ils" stands for more people than the one name the answer gave
+    assert standalone("Et de quoi ont-ils parlé ?", [("Qui a rencontré Jean Dupont ?", said)]
+                      ).focus == ()
     # an impersonal "il" stands for nobody
     other = standalone("Et qu'y a-t-il d'autre comme budget ?", [("Qui a rencontré Jean Dupont ?",
                                                                  said)])
