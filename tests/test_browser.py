@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
-from ui_support import real_app, settings_with_feedback, wait_until
-
-from assistant.config import Settings
+from ui_support import wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -27,17 +25,6 @@ ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 TIMEOUT_MS = 60_000
-
-
-@pytest.fixture(scope="module")
-def settings(tmp_path_factory) -> Settings:
-    return settings_with_feedback(tmp_path_factory.mktemp("browser"))
-
-
-@pytest.fixture(scope="module")
-def app(settings):
-    with real_app(settings) as served:
-        yield served
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,6 @@ from ui_support import (
     mark_classes,
     marked,
     message_html,
-    real_app,
-    settings_with_feedback,
     sources,
     visible_text,
 )
@@ -32,17 +30,6 @@ import ui
 from assistant.config import Settings
 from assistant.errors import ModelLoadError
 from assistant.results import Answer
-
-
-@pytest.fixture(scope="module")
-def settings(tmp_path_factory) -> Settings:
-    return settings_with_feedback(tmp_path_factory.mktemp("feedback"))
-
-
-@pytest.fixture(scope="module")
-def app(settings):
-    with real_app(settings) as served:
-        yield served
 
 
 def ask(client: Client, question: str) -> dict[str, Any]:
