@@ -1,7 +1,7 @@
 """Answer questions about one news article, citing the exact sentences the answers come from.
 
     from assistant import answer
-    a = answer("Jusqu'à quand l'ISS sera-t-elle exploitée ?")
+    a = answer("Jusqu'à quand le musée restera-t-il ouvert ?")
     print(a.text, a.found, a.citations)
 """
 

@@ -69,7 +69,7 @@ def question_names(question: str, vocab: frozenset[str] = frozenset()) -> list[s
         # Words since the sentence began, markup and shouted tags ("[ADMIN]") aside.
         since = re.split(r"[.!?:;«“\"(>]", question[: m.start()])[-1]
         parts = name.split()
-        # A shouted tag ("[ADMIN]", "IMPORTANT:") opens the question or follows markup; "la NASA"
+        # A shouted tag ("[ADMIN]", "IMPORTANT:") opens the question or follows markup; "la SNCF"
         # is a name.
         tag_place = not re.search(r"[^\s\]>*:]\s*$", question[: m.start()])
         while (parts and tag_place and parts[0].isupper() and len(parts[0]) > 3

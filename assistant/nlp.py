@@ -95,13 +95,13 @@ def annotate(article: Article) -> list[list[Entity]]:
     return one_label_per_name([entities(text, doc) for text, doc in zip(texts, nlp.pipe(texts))], texts)
 
 
-# A name right after an organisation noun is an organisation ("l'agence spatiale russe
-# Roscosmos"), whatever label the small model gave it.
+# A name right after an organisation noun is an organisation ("l'agence spatiale française
+# Kosmo"), whatever label the small model gave it.
 _ORG_NOUN = re.compile(
     r"\b(?:agences?|agency|agencies|sociétés?|entreprises?|company|compan(?:y|ies)|firmes?|firms?"
     r"|organisations?|organizations?|organismes?|instituts?|institutes?|universités?"
     r"|universit(?:y|ies)|groupes?|groups?|constructeurs?|manufacturers?)\b"
-    # up to two adjectives between ("spatiale russe"), no preposition or article
+    # up to two adjectives between ("spatiale française"), no preposition or article
     r"(?:\s+(?!(?:de|du|des|d|à|a|au|aux|en|dans|of|in|at|to|for|la|le|les|l|the|et|and)\b)"
     r"[\w-]+){0,2}\s+$",
     re.IGNORECASE,

@@ -44,13 +44,13 @@ def strip_markup(text: str) -> str:
 
 @lru_cache(maxsize=4096)
 def fold(text: str) -> str:
-    """Lowercase without accents: 'États-Unis' -> 'etats-unis'."""
+    """Lowercase without accents: 'Étienne-Élise' -> 'etienne-elise'."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("’", "'")
 
 
 def words(text: str) -> list[str]:
-    """Word tokens with French elisions removed ("l'ISS" -> "ISS")."""
+    """Word tokens with French elisions removed ("l'ONU" -> "ONU")."""
     return [_ELISION.sub("", w) for w in _WORD.findall(text)]
 
 
