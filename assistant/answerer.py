@@ -118,10 +118,10 @@ def _follow_up_order(question: Question,
     them first, and the one the last answer quoted last (the follow-up asks beyond what was
     said) unless it can hold a new name, year or place of the kind asked for, or has the
     follow-up's own words."""
-    if not question.focus and not question.last_answer:
+    if not question.conversation.focus and not question.conversation.last_answer:
         return candidates
-    focus = {fold(n) for n in question.focus}
-    quoted = [q for q in (m.strip(" .…") for m in _QUOTED.findall(question.last_answer)) if len(q) > 20]
+    focus = {fold(n) for n in question.conversation.focus}
+    quoted = [q for q in (m.strip(" .…") for m in _QUOTED.findall(question.conversation.last_answer)) if len(q) > 20]
 
     def merit(scores: Scored, chunk: Chunk) -> float:
         named = bool(focus & {fold(w) for w in words(chunk.sentence.text)})
@@ -161,11 +161,11 @@ def choose(question: Question, candidates: list[tuple[Scored, Chunk]],
     # The best retrieval score (before any follow-up preference, when the retriever gave it).
     top = stats["fused_top"] if "fused_top" in stats else candidates[0][0].fused
     # "And then?" may be answered further down: a later year is evidence enough.
-    reach = len(candidates) if question.later_than else CANDIDATES
+    reach = len(candidates) if question.conversation.later_than else CANDIDATES
     pool = [
         (scores, chunk) for i, (scores, chunk) in enumerate(candidates[:reach])
         # too far below the best match to be what the question is about
-        if (i == 0 or question.later_than or scores.fused >= MIN_SHARE * top)
+        if (i == 0 or question.conversation.later_than or scores.fused >= MIN_SHARE * top)
         and _can_answer(question, chunk)
     ]
     if not question.wants:
@@ -192,7 +192,7 @@ def _identify(question: Question, candidates: list[tuple[Scored, Chunk]]) -> Cho
     named: Choice | None = None
     for scores, chunk in candidates:
         for ent in chunk.entities:
-            # the same name, whole or shortened ("Bakanov", "M Bakanov", "Dmitri Bakanov")
+            # the same name, whole or shortened ("Dupont", "M Dupont", "Jean Dupont")
             own = _name_words(ent.text)
             if ent.label in _NAMES and own and (asked <= own or own <= asked):
                 if ent.role:
@@ -220,11 +220,11 @@ def _can_answer(question: Question, chunk: Chunk) -> bool:
             and not _SUCCESSION.search(text)):
         return False
     present = {fold(w) for w in words(text)}
-    if question.must_name and not any(
-            _shared(_name_words(n), present) == len(_name_words(n)) for n in question.must_name):
+    if question.conversation.must_name and not any(
+            _shared(_name_words(n), present) == len(_name_words(n)) for n in question.conversation.must_name):
         return False
-    if question.later_than:
-        return any(e.label == "YEAR" and int(e.text) > question.later_than
+    if question.conversation.later_than:
+        return any(e.label == "YEAR" and int(e.text) > question.conversation.later_than
                    for e in chunk.entities)
     return True
 
@@ -308,9 +308,9 @@ NEAR_WORDS = 3  # how close to a word of the question a name must stand to be wh
 
 def _names_what_is_asked(question: Question, chunk: Chunk, ent: Entity) -> bool:
     """"What is X called?" is answered by a name standing by a word of X ("l'agence spatiale
-    Roscosmos", "Soyouz, le vaisseau") or whose role shares one, not by any name in the
+    Kosmo", "Orion, le vaisseau") or whose role shares one, not by any name in the
     sentence. X is the phrase after the naming words, up to its first complement ("le nom du
-    segment russe de la station" names a segment, not the station)."""
+    port de la ville" names a port, not the town)."""
     named = question.named
     head = re.split(r"\s(?:de|du|des|d['’]|of|que|qui|that|which|who)\b", named, maxsplit=1)[0]
     own = {fold(w) for w in words(ent.text)}
@@ -319,8 +319,8 @@ def _names_what_is_asked(question: Question, chunk: Chunk, ent: Entity) -> bool:
     text = chunk.sentence.text
     near = words(text[: ent.start])[-NEAR_WORDS:] + words(text[ent.end :])[:NEAR_WORDS]
     head_stems = set(stems(head)) - own
-    # Most of X, not one adjective of it: "la future station russe" is not named by the
-    # "Roscosmos" of "l'agence spatiale russe Roscosmos".
+    # Most of X, not one adjective of it: "la future base française" is not named by the
+    # "Kosmo" of "l'agence spatiale française Kosmo".
     return 2 * _shared(head_stems, set(stems(" ".join(near)))) > len(head_stems)
 
 
@@ -340,8 +340,8 @@ _SINCE = re.compile(r"\b(?:depuis|since)\s+(?:l['’]an\s+|the year\s+)?$", re.I
 
 def _fits(question: Question, chunk: Chunk, ent: Entity) -> bool:
     """Whether the entity's place in the sentence lets it answer this kind of question.
-    A place answers "where" only in a locative phrase ("à Houston", "in Texas"), not as an actor
-    or an object ("entre la Russie et ...", "sanctions against Russia"). A year after
+    A place answers "where" only in a locative phrase ("à Lyon", "in Texas"), not as an actor
+    or an object ("entre la France et ...", "sanctions against Spain"). A year after
     "depuis"/"since" tells how long, not when: it answers only "since when" (or "when last"),
     which a year after "jusqu'en"/"until" never answers."""
     before = chunk.sentence.text[max(0, ent.start - 20) : ent.start]
@@ -416,8 +416,8 @@ _JOINED = re.compile(
 
 
 def _place_span(text: str, places: list[Entity]) -> str:
-    """The first place with those joined to it: a list ("l'Europe, le Japon et la Russie") or a
-    nested place ("Houston aux Etats-Unis")."""
+    """The first place with those joined to it: a list ("l'Italie, le Pérou et la Grèce") or a
+    nested place ("Lyon en France")."""
     last = places[0]
     for nxt in places[1:]:
         if not _JOINED.match(text[last.end : nxt.start]):

@@ -56,9 +56,7 @@ def build_chain(retriever: HybridRetriever, index: ArticleIndex, names: NameChec
         rewritten = standalone(inputs["question"], history)
         conversation = detect(strip_markup(history[-1][0])) if history else ""
         parsed = analyse(inputs["question"], kind_from=rewritten.kind_from,
-                         default_language=conversation, context=rewritten.context,
-                         focus=rewritten.focus, last_answer=rewritten.last_answer,
-                         later_than=rewritten.later_than, must_name=rewritten.must_name)
+                         default_language=conversation, conversation=rewritten.conversation)
         return {**inputs, "query": rewritten.query, "parsed": parsed}
 
     def builtin(inputs: dict[str, Any]) -> Answer:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .names import question_names
 from .nlp import YEAR
-from .question import question_kind
+from .question import Conversation, question_kind
 from .text import STOPWORDS, content_words, fold, strip_markup, words
 
 _CONNECTOR = re.compile(
@@ -65,11 +65,7 @@ class Standalone:
 
     query: str  # what is searched
     kind_from: str = ""  # previous query, whose kind a bare follow-up ("And when?") inherits
-    context: str = ""  # what the conversation already said: not a new answer
-    focus: tuple[str, ...] = ()  # names a personal pronoun of the follow-up stands for
-    last_answer: str = ""  # whose quoted sentence a follow-up about someone asks beyond
-    later_than: int = 0  # "Et ensuite ?": the answer must be later than this year
-    must_name: tuple[str, ...] = ()  # "Et la NASA ?": the answer must be about this
+    conversation: Conversation = field(default_factory=Conversation)
 
 
 def is_followup(question: str, history: History) -> bool:
@@ -104,12 +100,12 @@ def standalone(question: str, history: History) -> Standalone:
     pointing = bool(_ANAPHORA.search(plain) or personal or _DEMONSTRATIVE.search(plain))
     if len(own_topic) >= 2:
         # The follow-up names its own topic: keep it in front, and add who or what its pronoun
-        # stands for ("Et ensuite, que prévoit la NASA ?" has none: it is searched as it is).
+        # stands for ("Et ensuite, que prévoit la mairie ?" has none: it is searched as it is).
         query = f"{question} ({about})" if about and pointing and not own_names else question
     else:
         query = f"{question} ({' '.join(p for p in (previous.query, direct) if p)})"
     context = direct if about in direct else f"{direct} {about}".strip()
-    # "Et la NASA, qu'en pense-t-elle ?": a pronoun beside a name of the follow-up's own stands
+    # "Et la mairie, qu'en pense-t-elle ?": a pronoun beside a name of the follow-up's own stands
     # for that name.
     # "Ils / they" stand for more than the one name the conversation gave: no name to prefer.
     plural = bool(_PLURAL.search(plain)) and not own_names
@@ -118,11 +114,11 @@ def standalone(question: str, history: History) -> Standalone:
     # "Et ensuite ?" after a dated answer asks what comes later; "Et ensuite, où... ?" asks where.
     if _NEXT.search(plain) and question_kind(plain) in ("what", "when", "yesno"):
         later = max((int(y) for y in YEAR.findall(direct)), default=0)
-    # "Et la NASA ?", "What about Japan?": the previous question, asked of another name.
+    # "Et la mairie ?", "What about Spain?": the previous question, asked of another name.
     rest = [w for w in own_topic if fold(w) not in {fold(x) for n in own_names for x in words(n)}]
     must_name = tuple(own_names) if own_names and not rest else ()
-    return Standalone(query, previous.query, context, focus, prev_answer if personal else "", later,
-                      must_name)
+    return Standalone(query, previous.query, Conversation(
+        context, focus, prev_answer if personal else "", later, must_name))
 
 
 def _names(answer: str) -> list[str]:

@@ -4,7 +4,7 @@ which kinds of entity can answer it."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .language import detect
 from .text import fold, strip_markup, words
@@ -87,6 +87,17 @@ _LEADER = re.compile(
 
 
 @dataclass(frozen=True)
+class Conversation:
+    """What a follow-up takes from the turns before it."""
+
+    context: str = ""  # what the conversation already answered (a follow-up wants something new)
+    focus: tuple[str, ...] = ()  # names a pronoun of the follow-up stands for
+    last_answer: str = ""  # when the follow-up asks more about someone: it asks beyond its quote
+    later_than: int = 0  # "Et ensuite ?": the answer must hold a later year than this
+    must_name: tuple[str, ...] = ()  # "Et la mairie ?": the answer must be about this
+
+
+@dataclass(frozen=True)
 class Question:
     """A question as the engine reads it."""
 
@@ -94,11 +105,8 @@ class Question:
     search: str  # without markup: what is searched
     language: str
     kind: str  # when, duration, quantity, money, where, place, who, org, why, how, what, yesno
-    context: str = ""  # what the conversation already answered (a follow-up wants something new)
-    focus: tuple[str, ...] = ()  # names a pronoun of a follow-up stands for
-    last_answer: str = ""  # when the follow-up asks more about someone or something
-    later_than: int = 0  # "Et ensuite ?": the answer must hold a later year than this
-    must_name: tuple[str, ...] = ()  # "Et la NASA ?": the answer must be about this
+    # what a follow-up takes from the turns before
+    conversation: Conversation = field(default_factory=Conversation)
     identity: str = ""  # "Qui est X ?": the answer is who X is, in the article's words
     named: str = ""  # "Comment s'appelle X ?": the X whose name is asked
 
@@ -111,7 +119,7 @@ class Question:
 
     def mentions(self, phrase: str) -> bool:
         """True when the question already names `phrase` (so it cannot be the answer)."""
-        asked = {fold(w) for w in words(f"{self.search} {self.context}")}
+        asked = {fold(w) for w in words(f"{self.search} {self.conversation.context}")}
         return any(fold(w) in asked for w in words(phrase) if len(w) > 2 or w.isdigit())
 
 
@@ -137,8 +145,7 @@ def _explicit_kind(text: str) -> str:
 
 
 def analyse(text: str, kind_from: str = "", default_language: str = "",
-            context: str = "", focus: tuple[str, ...] = (), last_answer: str = "",
-            later_than: int = 0, must_name: tuple[str, ...] = ()) -> Question:
+            conversation: Conversation = Conversation()) -> Question:
     """Read a (cleaned) question. `kind_from` is searched for a kind when `text` has no question
     word (a follow-up such as "And him?" asks what the previous question asked)."""
     search = strip_markup(text)
@@ -150,8 +157,8 @@ def analyse(text: str, kind_from: str = "", default_language: str = "",
     identity = _IDENTITY.match(search)
     if not identity and kind_from and _IDENTITY_ASKED.search(kind_from):
         identity = _BARE_NAME.match(search)  # "Qui est X ?" then "Et Y ?" (then "Et Z ?")
-    return Question(text=text, search=search, language=language, kind=kind, context=context,
-                    focus=focus, last_answer=last_answer, later_than=later_than, must_name=must_name,
+    return Question(text=text, search=search, language=language, kind=kind,
+                    conversation=conversation,
                     identity=identity.group("name") if identity else "", named=_named(search))
 
 
@@ -171,7 +178,7 @@ def _named(search: str) -> str:
 
 
 _NAMED = r"(?:(?:M|Mr|Mme|Mrs|Ms|Dr)\.?\s+)?(?P<name>[A-ZÀ-ÖØ-Þ][\w'’-]*(?:\s+[A-ZÀ-ÖØ-Þ][\w'’-]*)*)"
-# "Qui est Sean Duffy ?", "Who was Ada Lovelace?": who someone is, not another name.
+# "Qui est Jean Dupont ?", "Who was Ada Lovelace?": who someone is, not another name.
 _IDENTITY = re.compile(
     rf"^\s*(?i:(?:et|and)\s+)?(?i:qui\s+(?:est|était|etait|sont)|who\s+(?:is|was|are)|who['’]s)"
     rf"\s+{_NAMED}\s*\??\s*$"

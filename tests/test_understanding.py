@@ -10,7 +10,7 @@ from assistant.condense import is_followup, short_answer, standalone
 from assistant.language import detect
 from assistant.names import question_names
 from assistant.nlp import Entity, entities, one_label_per_name
-from assistant.question import analyse, question_kind
+from assistant.question import Conversation, analyse, question_kind
 from assistant.retrieve import Scored
 from assistant.store import Chunk
 from assistant.text import clean_question, stems, strip_markup
@@ -59,24 +59,24 @@ def test_followup_inherits_kind_and_rewrites_query() -> None:
     rewritten = standalone("Et lui ?", history)
     assert rewritten.query.startswith("Et lui ?")
     assert "Houston" in rewritten.query and "rencontrés" in rewritten.query
-    assert rewritten.context == "Houston"
+    assert rewritten.conversation.context == "Houston"
     assert analyse("Et lui ?", kind_from=rewritten.kind_from).kind == "where"
     # "il" cannot stand for a place: the query keeps its own topic, with no name added
     own = standalone("Et qu'a-t-il déclaré sur les discussions ?", history)
     assert own.query == "Et qu'a-t-il déclaré sur les discussions ?"
-    assert own.context == "Houston" and own.focus == ()
+    assert own.conversation.context == "Houston" and own.conversation.focus == ()
     # after a "who" question, "elle" stands for the person the answer named
     said = "Marie Curie. Selon l'article : « Marie Curie a rencontré Jean Dupont à Lyon. » [1]"
     who = standalone("Et qu'a-t-elle dit du budget ?", [("Qui a rencontré Jean Dupont ?", said)])
     assert who.query == "Et qu'a-t-elle dit du budget ? (Marie Curie)"
-    assert who.focus == ("Marie", "Curie") and who.last_answer == said
+    assert who.conversation.focus == ("Marie", "Curie") and who.conversation.last_answer == said
     # "ils" stands for more people than the one name the answer gave
     assert standalone("Et de quoi ont-ils parlé ?", [("Qui a rencontré Jean Dupont ?", said)]
-                      ).focus == ()
+                      ).conversation.focus == ()
     # an impersonal "il" stands for nobody
     other = standalone("Et qu'y a-t-il d'autre comme budget ?", [("Qui a rencontré Jean Dupont ?",
                                                                  said)])
-    assert other.focus == ()
+    assert other.conversation.focus == ()
     assert short_answer("The article does not say. The closest passage [1]: “x”") == ""
 
 
@@ -144,10 +144,12 @@ def test_followup_about_someone_prefers_new_sentences_naming_them() -> None:
     candidates = [_candidate(0, quoted, 9.0), _candidate(1, "Les discussions ont porté sur le budget.", 5.0),
                   _candidate(2, "Marie Curie a déclaré que tout allait bien.", 4.0)]
     said = f"Marie Curie. Selon l'article : « {quoted} » [1]"
-    what = analyse("Et qu'a-t-elle dit ?", focus=("Marie", "Curie"), last_answer=said)
+    what = analyse("Et qu'a-t-elle dit ?",
+                   conversation=Conversation(focus=("Marie", "Curie"), last_answer=said))
     assert [s.sentence for s, _ in _follow_up_order(what, candidates)] == [2, 1, 0]
     # a "where" follow-up may find a new place in the sentence already quoted
-    where = analyse("Et où était-elle ?", focus=("Marie", "Curie"), last_answer=said)
+    where = analyse("Et où était-elle ?",
+                    conversation=Conversation(focus=("Marie", "Curie"), last_answer=said))
     assert [s.sentence for s, _ in _follow_up_order(where, candidates)] == [0, 2, 1]
 
 
@@ -201,12 +203,13 @@ def test_and_then_asks_for_something_later() -> None:
     history = [("Jusqu'à quand le musée restera-t-il ouvert ?",
                 "Jusqu'en 2028. Selon l'article : « Le musée restera ouvert jusqu'en 2028. » [1]")]
     rewritten = standalone("Et ensuite, qu'est-il prévu ?", history)
-    assert rewritten.later_than == 2028
-    assert standalone("Et pourquoi ?", history).later_than == 0
-    assert standalone("Et ensuite, où est-il allé ?", history).later_than == 0  # asks where
-    assert standalone("Who ran it then?", history).later_than == 0  # "then": at that time
+    assert rewritten.conversation.later_than == 2028
+    assert standalone("Et pourquoi ?", history).conversation.later_than == 0
+    # "ensuite, où" asks where; "then" at the end means "at that time"
+    assert standalone("Et ensuite, où est-il allé ?", history).conversation.later_than == 0
+    assert standalone("Who ran it then?", history).conversation.later_than == 0
 
-    question = analyse("Et ensuite, qu'est-il prévu ?", later_than=2028)
+    question = analyse("Et ensuite, qu'est-il prévu ?", conversation=Conversation(later_than=2028))
     candidates = [_candidate(0, "Le musée restera ouvert jusqu'en 2028.", 5.0),
                   _candidate(1, "Il sera démoli en 2031.", 3.0)]
     chosen = choose(question, candidates, {})
@@ -235,10 +238,11 @@ def test_what_is_x_called_needs_a_name_standing_by_x() -> None:
 def test_what_about_another_name_needs_a_sentence_about_it() -> None:
     history = [("Jusqu'à quand le musée restera-t-il ouvert ?",
                 "Jusqu'en 2028. Selon l'article : « Le musée restera ouvert jusqu'en 2028. » [1]")]
-    assert standalone("Et la Bibliothèque ?", history).must_name == ("Bibliothèque",)
-    assert standalone("Et combien a coûté la Bibliothèque ?", history).must_name == ()
+    assert standalone("Et la Bibliothèque ?", history).conversation.must_name == ("Bibliothèque",)
+    assert standalone("Et combien a coûté la Bibliothèque ?", history).conversation.must_name == ()
 
-    question = analyse("Et la Bibliothèque ?", must_name=("Bibliothèque",))
+    question = analyse("Et la Bibliothèque ?",
+                       conversation=Conversation(must_name=("Bibliothèque",)))
     assert choose(question, [_candidate(0, "Le musée restera ouvert jusqu'en 2028.")], {}) is None
     chosen = choose(question, [_candidate(0, "Le musée restera ouvert jusqu'en 2028."),
                                _candidate(1, "La Bibliothèque fermera en 2026.")], {})
@@ -280,7 +284,7 @@ def test_who_heads_something_is_a_person() -> None:
 def test_a_pronoun_beside_a_name_of_the_follow_up_stands_for_it() -> None:
     said = "Marie Curie. Selon l'article : « Marie Curie a rencontré Jean Dupont à Lyon. » [1]"
     rewritten = standalone("Et Jean Dupont, qu'en pense-t-il ?", [("Qui a vu Jean Dupont ?", said)])
-    assert rewritten.focus == ("Jean", "Dupont")
+    assert rewritten.conversation.focus == ("Jean", "Dupont")
     assert rewritten.query == "Et Jean Dupont, qu'en pense-t-il ?"
 
 
