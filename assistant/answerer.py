@@ -121,7 +121,8 @@ def _follow_up_order(question: Question,
     if not question.conversation.focus and not question.conversation.last_answer:
         return candidates
     focus = {fold(n) for n in question.conversation.focus}
-    quoted = [q for q in (m.strip(" .…") for m in _QUOTED.findall(question.conversation.last_answer)) if len(q) > 20]
+    quotes = _QUOTED.findall(question.conversation.last_answer)
+    quoted = [q for q in (m.strip(" .…") for m in quotes) if len(q) > 20]
 
     def merit(scores: Scored, chunk: Chunk) -> float:
         named = bool(focus & {fold(w) for w in words(chunk.sentence.text)})
@@ -219,9 +220,9 @@ def _can_answer(question: Question, chunk: Chunk) -> bool:
     if (question.kind == "who" and _SUCCESSION_ASKED.search(question.search)
             and not _SUCCESSION.search(text)):
         return False
+    must_name = [_name_words(n) for n in question.conversation.must_name]
     present = {fold(w) for w in words(text)}
-    if question.conversation.must_name and not any(
-            _shared(_name_words(n), present) == len(_name_words(n)) for n in question.conversation.must_name):
+    if must_name and not any(_shared(name, present) == len(name) for name in must_name):
         return False
     if question.conversation.later_than:
         return any(e.label == "YEAR" and int(e.text) > question.conversation.later_than
