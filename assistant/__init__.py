@@ -5,16 +5,17 @@
     print(a.text, a.found, a.citations)
 """
 
-from .chain import Engine, answer, get_engine
+from .chain import Engine, answer, answer_stream, get_engine
 from .config import Settings
 from .errors import (
     AssistantError,
     EmptyQuestionError,
+    HistoryError,
     IndexBuildError,
     ModelLoadError,
     QuestionTooLongError,
 )
-from .results import Answer, Citation
+from .results import Answer, Citation, Turn
 
 __all__ = [
     "Answer",
@@ -25,7 +26,10 @@ __all__ = [
     "IndexBuildError",
     "ModelLoadError",
     "QuestionTooLongError",
+    "HistoryError",
     "Settings",
+    "Turn",
     "answer",
+    "answer_stream",
     "get_engine",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
@@ -15,18 +15,22 @@ from .article import Article, load_article
 from .condense import standalone
 from .config import Settings
 from .embed import make_embeddings
-from .errors import EmptyQuestionError, QuestionTooLongError
+from .errors import EmptyQuestionError, HistoryError, QuestionTooLongError
 from .language import detect, warm_up
 from .names import NameChecker
 from .question import analyse
-from .results import Answer
+from .results import Answer, Turn
 from .retrieve import HybridRetriever, Searcher
 from .store import ArticleIndex, open_index
 from .text import clean_question, strip_markup
 
 log = logging.getLogger(__name__)
 
-History = Sequence[tuple[str, str]]
+# A conversation: `Turn`s (or (question, Answer) pairs, as the chat page keeps them). A
+# (question, answer text) pair is accepted too: its question is answered again by the rules, so
+# that nothing re-reads the wording of an answer.
+History = Sequence[Turn | tuple[str, Answer] | tuple[str, str]]
+MAX_TURNS = 8  # the last turns a follow-up may lean on; older ones are dropped
 Answerer = Callable[[dict[str, Any]], Answer]
 
 
@@ -90,9 +94,42 @@ class Engine:
     def ask(self, question: str, history: History | None = None) -> Answer:
         """Answer one question, with the conversation so far."""
         cleaned = validate_question(question, self.settings)
-        turns = [(clean_question(str(q)), str(a)) for q, a in (history or [])]
-        result: Answer = self.chain.invoke({"question": cleaned, "history": turns})
+        turns = self.turns(history)
+        pairs = [(t.question, t.answer.text) for t in turns]
+        result: Answer = self.chain.invoke({"question": cleaned, "history": pairs})
         return result
+
+    def stream(self, question: str, history: History | None = None) -> Iterator[str | Answer]:
+        """The answer's text in pieces as they are verified, then the final `Answer`."""
+        result = self.ask(question, history)
+        yield result.text
+        yield result
+
+    def turns(self, history: History | None) -> list[Turn]:
+        """The conversation as typed turns (the last MAX_TURNS); HistoryError if malformed."""
+        if history is None:
+            return []
+        if isinstance(history, str | bytes) or not isinstance(history, Sequence):
+            raise HistoryError("the history must be a list of (question, answer) turns")
+        turns: list[Turn] = []
+        for item in list(history)[-MAX_TURNS:]:
+            if isinstance(item, Turn):
+                turns.append(item)
+                continue
+            if not isinstance(item, tuple | list) or len(item) != 2:
+                raise HistoryError("each history turn must be a (question, answer) pair")
+            question, said = item
+            if not isinstance(question, str):
+                raise HistoryError("a history turn's question must be text")
+            asked = clean_question(question)[: self.settings.max_question_chars]
+            if isinstance(said, Answer):
+                turns.append(Turn(asked, said))
+            elif isinstance(said, str):
+                if strip_markup(asked):
+                    turns.append(Turn(asked, self.ask(asked, turns)))
+            else:
+                raise HistoryError("a history turn's answer must be an Answer or text")
+        return turns
 
 
 _engines: dict[Settings, Engine] = {}
@@ -116,3 +153,12 @@ def answer(question: str, history: History | None = None, *, settings: Settings 
     settings = settings or (engine.settings if engine else None) or Settings.from_env()
     validate_question(question, settings)  # bad input fails before any model loads
     return (engine or get_engine(settings)).ask(question, history)
+
+
+def answer_stream(question: str, history: History | None = None, *,
+                  settings: Settings | None = None,
+                  engine: Engine | None = None) -> Iterator[str | Answer]:
+    """Like `answer`, streamed: text pieces as they are verified, then the final `Answer`."""
+    settings = settings or (engine.settings if engine else None) or Settings.from_env()
+    validate_question(question, settings)
+    yield from (engine or get_engine(settings)).stream(question, history)

@@ -15,6 +15,10 @@ class QuestionTooLongError(AssistantError):
     """The question is longer than the configured cap."""
 
 
+class HistoryError(AssistantError):
+    """The conversation history given with a question is malformed."""
+
+
 class ArticleError(AssistantError):
     """The article file is missing, unreadable or empty."""
 

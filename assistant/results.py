@@ -15,6 +15,9 @@ class Citation:
     end: int
     section: str
     score: float
+    # A machine translation of `text` into the question's language, verified against it (no
+    # name or number added or dropped); "" when there is none. Always shown labelled as such.
+    translation: str = ""
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,18 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     language: str = "fr"
     query: str = ""
-    direct: str = ""  # the short answer extracted from the first citation, when there is one
+    direct: str = ""  # the short answer: a verbatim span of the first citation, when there is one
+    backend: str = "rules"  # what wrote the answer: "rules", "local" or "openai" (an LLM)
+    verified: bool = True  # every claim passed the verifier (an unverified draft is never shown)
+    reason: str = ""  # why the article does not say (a refusal), or which check decided
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One turn of a conversation: the question as asked and the `Answer` it got."""
+
+    question: str
+    answer: Answer
