@@ -43,6 +43,10 @@ class Settings:
     ui_concurrency: int = 2
     ui_queue_size: int = 16
     feedback_path: Path = Path("feedback.jsonl")
+    # Bounds on what the assistant stores or reads (README "Bounds").
+    feedback_max_bytes: int = 5_000_000  # feedback.jsonl rotates to feedback.jsonl.1 past this
+    max_article_chars: int = 200_000
+    chroma_url: str = ""  # "http://host:port": a Chroma server instead of the index directory
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -60,6 +64,7 @@ class Settings:
             "ASSISTANT_EMBEDDING_MODEL": "embedding_model",
             "ASSISTANT_UI_HOST": "ui_host",
             "ASSISTANT_UI_AUTH": "ui_auth",
+            "ASSISTANT_CHROMA_URL": "chroma_url",
         }
         ints = {
             "ASSISTANT_MAX_QUESTION_CHARS": "max_question_chars",
@@ -67,6 +72,8 @@ class Settings:
             "ASSISTANT_UI_PORT": "ui_port",
             "ASSISTANT_UI_CONCURRENCY": "ui_concurrency",
             "ASSISTANT_UI_QUEUE_SIZE": "ui_queue_size",
+            "ASSISTANT_FEEDBACK_MAX_BYTES": "feedback_max_bytes",
+            "ASSISTANT_MAX_ARTICLE_CHARS": "max_article_chars",
         }
         floats = {"ASSISTANT_MIN_MARGIN": "min_margin"}
         for var, name in paths.items():
@@ -93,6 +100,14 @@ class Settings:
             )
         if self.max_question_chars < 1 or self.top_k < 1:
             raise ConfigError("ASSISTANT_MAX_QUESTION_CHARS and ASSISTANT_TOP_K must be positive")
+        if self.feedback_max_bytes < 1 or self.max_article_chars < 1:
+            raise ConfigError(
+                "ASSISTANT_FEEDBACK_MAX_BYTES and ASSISTANT_MAX_ARTICLE_CHARS must be positive"
+            )
+        if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"ASSISTANT_CHROMA_URL={self.chroma_url!r} is not a URL: use http://host:port"
+            )
         if self.ui_auth and ":" not in self.ui_auth:
             raise ConfigError("ASSISTANT_UI_AUTH must look like user:password")
 
