@@ -9,7 +9,17 @@ from functools import lru_cache
 
 import snowballstemmer
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
+# Control characters and line/paragraph separators become spaces.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+# Invisible characters are removed, not turned into spaces, so that a word they were slipped
+# into stays one word ("N\u200bASA" is NASA): zero-width spaces and joiners, soft hyphen,
+# bidirectional marks, embeddings and isolates, variation selectors, byte order marks, Unicode
+# tag characters (which can smuggle hidden text), Hangul fillers.
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e0fff]"
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _TAG = re.compile(r"<[^<>]{0,200}>")
 _WORD = re.compile(r"[\w]+(?:[-'’][\w]+)*", re.UNICODE)
 _ELISION = re.compile(r"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu|quoiqu)['’]", re.IGNORECASE)
@@ -29,9 +39,19 @@ _STEMMERS = {
 }
 
 
+def drop_surrogates(text: str) -> str:
+    """`text` as valid Unicode: surrogate pairs joined, lone surrogates (from undecodable
+    bytes or broken clients) removed, so that it can always be encoded as UTF-8."""
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
+
+
 def clean_question(text: str) -> str:
-    """Strip control characters and collapse whitespace; keep everything else as typed."""
-    text = _CONTROL.sub(" ", text)
+    """Valid Unicode (NFC), invisible characters removed, control characters as spaces,
+    whitespace collapsed; everything else kept as typed."""
+    text = unicodedata.normalize("NFC", drop_surrogates(text))
+    text = _CONTROL.sub(" ", _INVISIBLE.sub("", text))
     return re.sub(r"\s+", " ", text).strip()
 
 
