@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .errors import ArticleError
 
+DEFAULT_MAX_CHARS = 200_000  # Settings.max_article_chars
 _FINAL_PUNCT = tuple(".!?…:;»\"”)")
 _MAX_HEADING_CHARS = 160
 _HEADING_MARK = re.compile(r"(?:^|(?<=\s))#{1,6}[ \t]+")
@@ -67,19 +68,29 @@ class Article:
         return self.text[start:end]
 
 
-def load_article(path: Path) -> Article:
-    """Read and parse the article at `path`; raise ArticleError with a fix if it cannot."""
+def load_article(path: Path, max_chars: int = DEFAULT_MAX_CHARS) -> Article:
+    """Read and parse the article at `path`; raise ArticleError with a fix if it cannot, or if
+    it is longer than `max_chars` (Settings.max_article_chars)."""
     try:
-        raw = Path(path).read_bytes()
+        with Path(path).open("rb") as source:
+            # UTF-8 takes at most 4 bytes a character: never read more than could pass the cap.
+            raw = source.read(4 * max_chars)
+            too_big = bool(source.read(1))
     except OSError as exc:
         raise ArticleError(
             f"cannot read the article {path}: {exc.strerror or exc} "
             "(set ASSISTANT_ARTICLE to a plain-text article)"
         ) from None
+    limit = (f"the limit is {max_chars:,} characters (ASSISTANT_MAX_ARTICLE_CHARS): give one "
+             "article, not a collection, or raise the limit")
+    if too_big:
+        raise ArticleError(f"the article {path} is over {4 * max_chars:,} bytes long; {limit}")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ArticleError(f"the article {path} is not UTF-8 text") from None
+    if len(text) > max_chars:
+        raise ArticleError(f"the article {path} is {len(text):,} characters long; {limit}")
     return parse_article(text)
 
 

@@ -66,3 +66,19 @@ def test_bad_article_files(tmp_path: Path) -> None:
     empty.write_text("  \n\n")
     with pytest.raises(ArticleError, match="empty"):
         load_article(empty)
+
+
+def test_article_over_the_cap_is_refused_with_the_setting_to_change(tmp_path: Path) -> None:
+    text = DEFAULT_ARTICLE.read_text("utf-8")
+    big = tmp_path / "big.txt"
+    big.write_text(text + "\n" + "Une phrase de plus. " * 1000, "utf-8")
+    with pytest.raises(ArticleError, match=r"22,455 characters long; the limit is 20,000 .*"
+                                           r"ASSISTANT_MAX_ARTICLE_CHARS"):
+        load_article(big, max_chars=20_000)
+    assert load_article(big, max_chars=30_000).sentences
+    huge = tmp_path / "huge.txt"
+    with huge.open("wb") as out:  # never read whole: refused after 4 bytes a character
+        out.truncate(50_000_000)
+    with pytest.raises(ArticleError, match="over 80,000 bytes"):
+        load_article(huge, max_chars=20_000)
+    assert load_article(DEFAULT_ARTICLE).title  # the shipped article is far below the default
