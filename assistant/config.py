@@ -15,6 +15,12 @@ DEFAULT_ARTICLE = PACKAGE_DIR / "data" / "article.txt"
 ARTICLE_LANGUAGE = "fr"
 
 
+def _default_model_path() -> Path:
+    from .model_files import default_model_path
+
+    return default_model_path()
+
+
 def _default_index_dir() -> Path:
     """`index/` beside the package in a checkout; a per-user cache directory otherwise."""
     checkout = PACKAGE_DIR.parent
@@ -43,6 +49,16 @@ class Settings:
     ui_concurrency: int = 2
     ui_queue_size: int = 16
     feedback_path: Path = Path("feedback.jsonl")
+    # The LLM that reads and writes answers (README, "LLM"): "local" (the bundled GGUF through
+    # llama.cpp), "openai" (any OpenAI-compatible endpoint) or "none" (the rules alone).
+    llm: str = "local"
+    llm_model_path: Path = field(default_factory=_default_model_path)
+    llm_url: str = ""  # the OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1
+    llm_model: str = ""  # the model name the endpoint expects
+    llm_api_key: str = field(default="", repr=False)  # ASSISTANT_LLM_API_KEY or OPENAI_API_KEY
+    llm_timeout: float = 20.0  # seconds for one LLM call; past it the rules answer
+    llm_threads: int = 2
+    llm_context: int = 4096
     # Bounds on what the assistant stores or reads (README "Bounds").
     feedback_max_bytes: int = 5_000_000  # feedback.jsonl rotates to feedback.jsonl.1 past this
     max_article_chars: int = 200_000
@@ -58,6 +74,7 @@ class Settings:
             "ASSISTANT_ARTICLE": "article_path",
             "ASSISTANT_INDEX_DIR": "index_dir",
             "ASSISTANT_FEEDBACK_PATH": "feedback_path",
+            "ASSISTANT_LLM_MODEL_PATH": "llm_model_path",
         }
         texts = {
             "ASSISTANT_EMBEDDINGS": "embedding_backend",
@@ -88,6 +105,9 @@ class Settings:
         for var, name in floats.items():
             if env.get(var):
                 values[name] = _parse(var, env[var], float)
+        key = env.get("ASSISTANT_LLM_API_KEY") or env.get("OPENAI_API_KEY") or ""
+        if key:
+            values["llm_api_key"] = key.strip()
         settings = replace(base, **values)
         settings.validate()
         return settings
@@ -108,6 +128,15 @@ class Settings:
             raise ConfigError(
                 f"ASSISTANT_CHROMA_URL={self.chroma_url!r} is not a URL: use http://host:port"
             )
+        if self.llm not in ("local", "openai", "none"):
+            raise ConfigError(f"ASSISTANT_LLM={self.llm!r} is not a backend: use 'local', "
+                              "'openai' or 'none'")
+        if self.llm == "openai" and not self.llm_url:
+            raise ConfigError("ASSISTANT_LLM=openai needs ASSISTANT_LLM_URL (the endpoint, e.g. "
+                              "http://127.0.0.1:8080/v1)")
+        if self.llm_timeout <= 0 or self.llm_threads < 1 or self.llm_context < 512:
+            raise ConfigError("ASSISTANT_LLM_TIMEOUT and ASSISTANT_LLM_THREADS must be positive "
+                              "and ASSISTANT_LLM_CONTEXT at least 512")
         if self.ui_auth and ":" not in self.ui_auth:
             raise ConfigError("ASSISTANT_UI_AUTH must look like user:password")
 
