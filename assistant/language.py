@@ -36,6 +36,11 @@ def _lingua() -> Any:
         return _detector
 
 
+def marker_count(text: str) -> int:
+    """How many words of `text` are French or English function words."""
+    return sum(1 for w in words(text) if fold(w) in _FOLDED["fr"] or fold(w) in _FOLDED["en"])
+
+
 def warm_up() -> None:
     """Load lingua's models now rather than on the first question."""
     detect("Bonjour, quelle est la question ?")
