@@ -82,6 +82,9 @@ class Settings:
             "ASSISTANT_UI_HOST": "ui_host",
             "ASSISTANT_UI_AUTH": "ui_auth",
             "ASSISTANT_CHROMA_URL": "chroma_url",
+            "ASSISTANT_LLM": "llm",
+            "ASSISTANT_LLM_URL": "llm_url",
+            "ASSISTANT_LLM_MODEL": "llm_model",
         }
         ints = {
             "ASSISTANT_MAX_QUESTION_CHARS": "max_question_chars",
@@ -91,8 +94,10 @@ class Settings:
             "ASSISTANT_UI_QUEUE_SIZE": "ui_queue_size",
             "ASSISTANT_FEEDBACK_MAX_BYTES": "feedback_max_bytes",
             "ASSISTANT_MAX_ARTICLE_CHARS": "max_article_chars",
+            "ASSISTANT_LLM_THREADS": "llm_threads",
+            "ASSISTANT_LLM_CONTEXT": "llm_context",
         }
-        floats = {"ASSISTANT_MIN_MARGIN": "min_margin"}
+        floats = {"ASSISTANT_MIN_MARGIN": "min_margin", "ASSISTANT_LLM_TIMEOUT": "llm_timeout"}
         for var, name in paths.items():
             if env.get(var):
                 values[name] = Path(env[var]).expanduser()
