@@ -15,6 +15,8 @@ os.environ["ANONYMIZED_TELEMETRY"] = "False"
 # The tests never touch the user's index/: one index per test session, built on first use.
 os.environ["ASSISTANT_INDEX_DIR"] = tempfile.mkdtemp(prefix="assistant-test-index-")
 os.environ.pop("ASSISTANT_ARTICLE", None)
+# The rules alone unless a test asks for an LLM (tests/test_llm*.py build their own engines).
+os.environ["ASSISTANT_LLM"] = "none"
 
 
 @pytest.fixture(scope="module")
