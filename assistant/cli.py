@@ -33,6 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench = sub.add_parser("bench", help="time index build, first answer and warm answers")
     bench.add_argument("--runs", type=int, default=200)
     args = parser.parse_args(argv)
+    for stream in (sys.stdout, sys.stderr):  # a terminal that cannot show a character gets "?"
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -50,6 +53,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _ask(question: str, as_json: bool, settings: Settings) -> int:
+    if any("\udc80" <= c <= "\udcff" for c in question):
+        # Python keeps bytes of the command line that are not UTF-8 as lone surrogates.
+        print("assistant: the question is not valid UTF-8 text; check the terminal's encoding "
+              "(e.g. LANG=C.UTF-8) and type it again", file=sys.stderr)
+        return 2
     result = answer(question, settings=settings)
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
