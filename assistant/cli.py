@@ -38,6 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream.reconfigure(errors="replace")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "index":  # a long build shows its progress
+        logging.getLogger("assistant.store").setLevel(logging.INFO)
     try:
         settings = Settings.from_env()
         if args.command == "ask":
