@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test lint bench eval index browser clean
+.PHONY: run test lint bench eval index loadtest browser clean
 
 run: $(STAMP)
 	$(BIN)/assistant index
@@ -31,6 +31,11 @@ eval: $(STAMP)
 
 index: $(STAMP)
 	$(BIN)/assistant index --rebuild
+
+# 20 users x 10 questions at once through the page's HTTP API, then a 3-minute soak (README "Load").
+loadtest: $(STAMP)
+	$(BIN)/assistant index
+	$(BIN)/python scripts/loadtest.py
 
 # torch first, from the CPU build on disk: otherwise pip resolves a multi-GB CUDA build.
 $(STAMP): pyproject.toml
