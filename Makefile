@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
+AXE := $(VENV)/axe/node_modules/axe-core/axe.min.js
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -45,13 +46,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-# The browser tests drive Debian's Chromium (nothing else can fetch a browser here).
+# The browser tests drive Debian's Chromium (nothing else can fetch a browser here) and inject
+# axe-core (npm) into the page; it goes under .venv/, which git ignores.
 browser:
 	@test -x $(CHROMIUM) || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
 	@test -x $(CHROMIUM) || { echo "Chromium is missing: apt-get install chromium"; exit 1; }
+	@test -f $(AXE) || npm install --silent --no-audit --no-fund --prefix $(VENV)/axe axe-core@4.14.1
+	@test -f $(AXE) || { echo "axe-core is missing: npm install --prefix $(VENV)/axe axe-core"; exit 1; }
 
 clean:
 	rm -rf $(VENV) index/store-* index/manifest.json

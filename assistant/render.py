@@ -26,15 +26,18 @@ STRINGS: dict[str, dict[str, str]] = {
     "fr": {
         "page_title": "Questions sur l'article",
         "intro": "Posez une question sur l'article, en français ou en anglais. Chaque réponse "
-        "cite ses phrases, surlignées dans l'article à droite ; cliquez sur une source pour "
-        "la retrouver.",
+        "cite ses phrases, surlignées dans l'article ; touchez une source pour la retrouver.",
         "chat_label": "Conversation",
         "chat_placeholder": "Les réponses s'affichent ici, avec leurs sources. "
-        "Essayez une question d'exemple ci-dessous.",
+        "Essayez une de ces questions :",
+        "question_label": "Votre question",
         "placeholder": "Votre question sur l'article… (Entrée pour envoyer)",
         "send": "Envoyer",
+        "stop": "Arrêter",
         "new_conversation": "Nouvelle conversation",
-        "examples": "Exemples de questions",
+        "tab_chat": "Conversation",
+        "tab_article": "Article",
+        "tabs_label": "Vue",
         "article_label": "L'article",
         "legend_found": "Surligné : les phrases citées par la dernière réponse.",
         "legend_near": "Surligné : le passage le plus proche, qui ne répond pas à la question.",
@@ -42,12 +45,27 @@ STRINGS: dict[str, dict[str, str]] = {
         "sources": "Sources",
         "closest": "Passage le plus proche (il ne répond pas à la question)",
         "not_in_article": "L'article ne le dit pas",
-        "searched": "Question recherchée :",
+        "full_quote": "Citation complète",
+        "translation": "Traduction automatique",
+        "translation_label": "Traduction automatique :",
         "copy": "Copier avec les sources",
+        "like": "Cette réponse m'est utile",
+        "dislike": "Cette réponse ne m'est pas utile",
+        "like_short": "Utile",
+        "dislike_short": "Pas utile",
         "show_source": "Montrer dans l'article",
+        "typing": "L'assistant rédige la réponse…",
+        "queued": "En attente : la question précédente reçoit sa réponse.",
+        "stopped": "Réponse arrêtée.",
         "empty": "Écrivez une question avant d'envoyer.",
         "too_long": "Votre question est trop longue ({length} caractères, maximum {limit}). "
         "Raccourcissez-la puis renvoyez-la.",
+        "too_many_waiting": "Attendez la réponse aux questions déjà envoyées ({count} en "
+        "attente), puis renvoyez celle-ci.",
+        "busy": "Le service est très sollicité en ce moment. Réessayez dans quelques secondes ; "
+        "votre question est restée dans la zone de saisie.",
+        "rate_limited": "Trop de questions en peu de temps. Réessayez dans {seconds} s ; votre "
+        "question est restée dans la zone de saisie.",
         "engine_error": "Le moteur de réponse n'a pas pu répondre : {message} "
         "Corrigez cela puis reposez la question ; la conversation est conservée.",
         "unexpected": "Une erreur inattendue est survenue ({kind}). Reposez la question ; si "
@@ -60,14 +78,18 @@ STRINGS: dict[str, dict[str, str]] = {
     "en": {
         "page_title": "Questions about the article",
         "intro": "Ask a question about the article, in French or English. Each answer cites "
-        "its sentences, highlighted in the article on the right; click a source to find it.",
+        "its sentences, highlighted in the article; tap a source to find it.",
         "chat_label": "Conversation",
         "chat_placeholder": "Answers appear here, with their sources. "
-        "Try one of the example questions below.",
+        "Try one of these questions:",
+        "question_label": "Your question",
         "placeholder": "Your question about the article… (Enter to send)",
         "send": "Send",
+        "stop": "Stop",
         "new_conversation": "New conversation",
-        "examples": "Example questions",
+        "tab_chat": "Conversation",
+        "tab_article": "Article",
+        "tabs_label": "View",
         "article_label": "The article",
         "legend_found": "Highlighted: the sentences cited by the latest answer.",
         "legend_near": "Highlighted: the closest passage, which does not answer the question.",
@@ -75,12 +97,27 @@ STRINGS: dict[str, dict[str, str]] = {
         "sources": "Sources",
         "closest": "Closest passage (it does not answer the question)",
         "not_in_article": "The article does not say",
-        "searched": "Searched for:",
+        "full_quote": "Full quote",
+        "translation": "Machine translation",
+        "translation_label": "Machine translation:",
         "copy": "Copy with sources",
+        "like": "This answer helps me",
+        "dislike": "This answer does not help me",
+        "like_short": "Helpful",
+        "dislike_short": "Not helpful",
         "show_source": "Show in the article",
+        "typing": "The assistant is writing the answer…",
+        "queued": "Waiting: the previous question is being answered.",
+        "stopped": "Answer stopped.",
         "empty": "Type a question before sending.",
         "too_long": "Your question is too long ({length} characters, at most {limit}). "
         "Shorten it and send it again.",
+        "too_many_waiting": "Wait for the answers to the questions already sent ({count} "
+        "waiting), then send this one again.",
+        "busy": "This application is busy right now. Try again in a few seconds; your "
+        "question is still in the input box.",
+        "rate_limited": "Too many questions in a short time. Try again in {seconds} s; your "
+        "question is still in the input box.",
         "engine_error": "The answer engine could not answer: {message} "
         "Fix this, then ask again; the conversation is kept.",
         "unexpected": "An unexpected error occurred ({kind}). Ask again; if it happens again, "
@@ -196,7 +233,11 @@ def render_article(
             f"{escape(text(lang, 'article_label'))}</span>"
             f'<span class="article-legend">{escape(legend)}</span></div>'
         ),
-        '<div class="article-scroll"><article class="article-body" lang="fr">',
+        (
+            f'<div class="article-scroll" tabindex="0" role="region" '
+            f'aria-label="{escape(text(lang, "article_label"))}">'
+            '<article class="article-body" lang="fr">'
+        ),
     ]
 
     title_start = text_.find(article.title) if article.title else -1
@@ -290,36 +331,72 @@ class _MarkState:
 
 # --- the chat ---------------------------------------------------------------------------------
 
-
-def render_question(question: str) -> str:
-    """A user's question as escaped text (line breaks kept)."""
-    return f'<div class="q">{_text_html(question)}</div>'
+FIRST_WORDS = 9  # a source's one-line summary: its section and the quote's first words
 
 
-def shows_query(question: str, query: str) -> bool:
-    """True when the searched query differs from what the user typed (a rewritten follow-up)."""
+@dataclass(frozen=True)
+class Exchange:
+    """One question of the conversation as the page shows it.
 
-    def norm(s: str) -> str:
-        return " ".join(re.sub(r"[\s?!.¿¡]+", " ", s).split()).casefold()
+    `state`: "done" (answered: `answer` is set), "streaming" (being answered, `partial` is the
+    text so far), "waiting" (sent while another question is being answered) or "stopped"
+    (the user stopped it; `partial` is what had been written).
+    """
 
-    return bool(query.strip()) and norm(query) != norm(question)
+    question: str
+    answer: Answer | None = None
+    answer_id: str = ""  # names the answer for a thumbs up/down from the page
+    partial: str = ""
+    state: str = "done"
+    seq: int = 0  # the page's count of questions sent: keeps quick questions in order
 
 
-def render_answer(answer: Answer, *, question: str = "", follow_up: bool = False) -> str:
-    """An answer for the chat: its text with clickable markers, its sources, a copy button.
+def render_question(question: str, *, waiting: bool = False, lang: str | None = None) -> str:
+    """A user's question as escaped text (line breaks kept); a waiting one says so."""
+    note = ""
+    if waiting:
+        note = f'<div class="q-wait">{escape(text(lang, "queued"))}</div>'
+    return f'<div class="q">{_text_html(question)}</div>{note}'
+
+
+def render_typing(lang: str | None, partial: str = "") -> str:
+    """The answer being written: what has streamed so far, or a typing indicator."""
+    lang = language(lang)
+    label = escape(text(lang, "typing"))
+    if partial.strip():
+        return (
+            f'<div class="ans ans-streaming" lang="{lang}" role="status" title="{label}">'
+            f'<div class="ans-text">{_text_html(partial)}</div></div>'
+        )
+    return (
+        f'<div class="typing" lang="{lang}" role="status">'
+        '<span class="typing-dots"><span></span><span></span><span></span></span>'
+        f'<span class="typing-text">{label}</span></div>'
+    )
+
+
+def render_stopped(partial: str, lang: str | None) -> str:
+    """An answer the user stopped: what had been written, and that it was stopped."""
+    lang = language(lang)
+    body = f'<div class="ans-text">{_text_html(partial)}</div>' if partial.strip() else ""
+    return (
+        f'<div class="ans ans-stopped" lang="{lang}">{body}'
+        f'<div class="ans-note">{escape(text(lang, "stopped"))}</div></div>'
+    )
+
+
+def render_answer(answer: Answer, *, answer_id: str = "") -> str:
+    """An answer for the chat: its text with clickable markers, one compact line per source
+    (marker, section, first words; the full quote and any machine translation one click away,
+    the quote shown once), copy and thumbs buttons.
 
     A "not in the article" answer gets its own look and presents its citation as the closest
-    passage. For a follow-up whose query was rewritten, the searched query is shown in small text.
+    passage. The searched query is internal and never shown.
     """
     lang = language(answer.language)
     kind = "ans-found" if answer.found else "ans-notfound"
     cites = answer.citations[:MAX_HIGHLIGHTS]
     parts = [f'<div class="ans {kind}" lang="{escape(lang)}">']
-    if follow_up and shows_query(question, answer.query):
-        parts.append(
-            f'<div class="ans-query">{escape(text(lang, "searched"))} '
-            f"{escape(_quoted(answer.query, lang))}</div>"
-        )
     if not answer.found:
         parts.append(f'<div class="ans-badge">{escape(text(lang, "not_in_article"))}</div>')
     parts.append(f'<div class="ans-text">{_answer_text_html(answer.text, len(cites), lang)}</div>')
@@ -327,21 +404,53 @@ def render_answer(answer: Answer, *, question: str = "", follow_up: bool = False
         label = text(lang, "sources" if answer.found else "closest")
         parts.append(f'<div class="ans-sources"><div class="src-label">{escape(label)}</div><ol>')
         for n, cite in enumerate(cites, start=1):
-            parts.append(
-                f'<li><button type="button" class="src-btn" value="{n}:{cite.start}:{cite.end}"'
-                f' title="{escape(text(lang, "show_source"))}">'
-                f'<span class="src-n">[{n}]</span> '
-                f'<span class="src-quote">{escape(_quoted(cite.text, lang))}</span>'
-                f'{_section_html(cite)}</button></li>'
-            )
+            parts.append(_source_html(n, cite, lang, quoted_in_text=cite.text in answer.text))
         parts.append("</ol></div>")
-    parts.append(
-        f'<div class="ans-tools"><button type="button" class="copy-btn">'
-        f"{escape(text(lang, 'copy'))}</button></div>"
-    )
+    tools = [
+        f'<button type="button" class="copy-btn">{escape(text(lang, "copy"))}</button>'
+    ]
+    if answer_id:
+        for rating, key in (("up", "like"), ("down", "dislike")):
+            label = escape(text(lang, key))
+            tools.append(
+                f'<button type="button" class="vote vote-{rating}" value="{escape(answer_id)}:'
+                f'{rating}" title="{label}">{escape(text(lang, key + "_short"))}</button>'
+            )
+    parts.append(f'<div class="ans-tools">{"".join(tools)}</div>')
     parts.append(f'<pre class="copy-text" hidden>{escape(answer_plain_text(answer))}</pre>')
     parts.append("</div>")
     return "".join(parts)
+
+
+def _source_html(n: int, cite: Citation, lang: str, *, quoted_in_text: bool) -> str:
+    words = cite.text.split()
+    short = len(words) <= FIRST_WORDS
+    first = cite.text if short else " ".join(words[:FIRST_WORDS]) + " …"
+    section = (
+        f' <span class="src-section">{escape(cite.section)}</span>' if cite.section else ""
+    )
+    line = (
+        f'<button type="button" class="src-btn" value="{n}:{cite.start}:{cite.end}"'
+        f' title="{escape(text(lang, "show_source"))}">'
+        f'<span class="src-n">[{n}]</span>{section}'
+        f' <span class="src-first" lang="fr">{escape(_quoted(first, lang))}</span></button>'
+    )
+    more: list[str] = []
+    if not (short or quoted_in_text):
+        more.append(f'<blockquote class="src-quote" lang="fr">{escape(cite.text)}</blockquote>')
+    if cite.translation:
+        more.append(
+            f'<p class="src-mt" lang="{escape(lang)}"><span class="src-mt-label">'
+            f'{escape(text(lang, "translation_label"))}</span> {escape(cite.translation)}</p>'
+        )
+    details = ""
+    if more:
+        summary = text(lang, "full_quote" if more[0].startswith("<blockquote") else "translation")
+        details = (
+            f'<details class="src-more"><summary>{escape(summary)}</summary>{"".join(more)}'
+            "</details>"
+        )
+    return f'<li class="src">{line}{details}</li>'
 
 
 def answer_plain_text(answer: Answer) -> str:
@@ -355,6 +464,8 @@ def answer_plain_text(answer: Answer) -> str:
         for n, cite in enumerate(cites, start=1):
             section = f" ({cite.section})" if cite.section else ""
             lines.append(f"[{n}] {_quoted(cite.text, lang)}{section}")
+            if cite.translation:
+                lines.append(f"    {text(lang, 'translation_label')} {cite.translation}")
     return "\n".join(lines)
 
 
@@ -369,34 +480,56 @@ def render_status(message: str, kind: str = "error") -> str:
 
 def render_intro(lang: str | None) -> str:
     """The page heading and its one-line help."""
+    lang = language(lang)
     return (
-        f'<div class="intro"><h1>{escape(text(lang, "page_title"))}</h1>'
+        f'<div class="intro" lang="{lang}"><h1>{escape(text(lang, "page_title"))}</h1>'
         f"<p>{escape(text(lang, 'intro'))}</p></div>"
     )
 
 
-def chat_messages(turns: Iterable[tuple[str, Answer]]) -> list[dict[str, str]]:
-    """Chat messages (Gradio "messages" format) for a conversation of (question, answer)."""
-    messages: list[dict[str, str]] = []
-    for i, (question, answer) in enumerate(turns):
-        messages.append({"role": "user", "content": render_question(question)})
-        messages.append(
-            {
-                "role": "assistant",
-                "content": render_answer(answer, question=question, follow_up=i > 0),
-            }
+def render_tabs(lang: str | None, article: bool = False) -> str:
+    """The chat / article switch of phone widths (hidden on wider screens)."""
+    lang = language(lang)
+    tabs = []
+    for key, ident, pressed in (("tab_chat", "tab-chat", not article),
+                                ("tab_article", "tab-article", article)):
+        tabs.append(
+            f'<button type="button" class="view-tab" id="{ident}" '
+            f'aria-pressed="{str(pressed).lower()}">{escape(text(lang, key))}</button>'
         )
+    label = escape(text(lang, "tabs_label"))
+    return (
+        f'<div class="view-tabs" role="group" aria-label="{label}" lang="{lang}">'
+        f'{"".join(tabs)}</div>'
+    )
+
+
+
+def chat_messages(exchanges: Iterable[Exchange | tuple[str, Answer]],
+                  lang: str | None = None) -> list[dict[str, str]]:
+    """Chat messages (Gradio "messages" format) for the conversation; `lang` labels what has no
+    answer yet. Plain (question, Answer) pairs are answered exchanges."""
+    messages: list[dict[str, str]] = []
+    for item in exchanges:
+        ex = item if isinstance(item, Exchange) else Exchange(item[0], item[1])
+        waiting = ex.state == "waiting"
+        messages.append(
+            {"role": "user", "content": render_question(ex.question, waiting=waiting, lang=lang)}
+        )
+        if ex.state == "done" and ex.answer is not None:
+            content = render_answer(ex.answer, answer_id=ex.answer_id)
+        elif ex.state == "streaming":
+            content = render_typing(lang, ex.partial)
+        elif ex.state == "stopped":
+            content = render_stopped(ex.partial, lang)
+        else:
+            continue
+        messages.append({"role": "assistant", "content": content})
     return messages
 
 
 def _quoted(s: str, lang: str) -> str:
     return f"« {s} »" if lang == "fr" else f"“{s}”"
-
-
-def _section_html(cite: Citation) -> str:
-    if not cite.section:
-        return ""
-    return f' <span class="src-section">— {escape(cite.section)}</span>'
 
 
 def _text_html(s: str) -> str:

@@ -21,10 +21,16 @@ os.environ["ASSISTANT_LLM"] = "none"
 
 @pytest.fixture(scope="module")
 def settings(request, tmp_path_factory):
-    """The environment's settings, with the chat page's votes written under a temp dir."""
+    """The environment's settings, with the chat page's votes written under a temp dir and the
+    rules answering (the page must work with them alone; they are fast and deterministic)."""
+    import dataclasses
+
     from ui_support import settings_with_feedback
 
-    return settings_with_feedback(tmp_path_factory.mktemp(request.module.__name__))
+    settings = settings_with_feedback(tmp_path_factory.mktemp(request.module.__name__))
+    if hasattr(settings, "llm"):
+        settings = dataclasses.replace(settings, llm="none")
+    return settings
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 
@@ -108,7 +109,7 @@ def test_article_text_is_escaped():
     assert marked(render.render_article(article, [Highlight(s.start, s.end, 1)]), 1) == s.text
 
 
-def test_answer_shows_text_markers_and_numbered_sources():
+def test_answer_shows_text_markers_and_compact_sources():
     answer = Answer("jusqu'en 2028 [1], puis 2030 [2].", True, [cite(0), cite(2)], "fr", "q")
     out = render.render_answer(answer)
     assert 'class="ans ans-found"' in out
@@ -119,32 +120,72 @@ def test_answer_shows_text_markers_and_numbered_sources():
     ]
     text = visible_text(out)
     assert "jusqu'en 2028 [1], puis 2030 [2]." in text
-    assert f"[1] « {cite(0).text} »" in text
-    assert f"— {cite(0).section}" in text
     assert "Sources" in text and "L'article ne le dit pas" not in text
+    # One line a source: marker, section, first words; the whole quote one click away, once.
+    first_words = " ".join(cite(0).text.split()[: render.FIRST_WORDS])
+    line = re.search(r'<button type="button" class="src-btn"[^>]*>(.*?)</button>', out)
+    assert line and f"[1] {cite(0).section} « {first_words} … »" in visible_text(line.group(1))
+    assert visible_text(out).count(cite(0).text) == 1
+    assert '<details class="src-more"><summary>Citation complète</summary>' in out
 
 
-def test_unsupported_answer_looks_different_in_its_language():
-    fr = render.render_answer(Answer("L'article ne le dit pas.", False, [cite(5)], "fr", "q"))
-    assert 'class="ans ans-notfound"' in fr
-    assert '<div class="ans-badge">L&#x27;article ne le dit pas</div>' in fr
-    assert "Passage le plus proche" in fr and "Sources" not in visible_text(fr)
-    en = render.render_answer(Answer("The article does not say.", False, [], "en", "q"))
-    assert 'class="ans ans-notfound"' in en and "The article does not say" in en
-    assert "src-btn" not in en
+def test_a_quote_already_in_the_answer_text_is_not_repeated_under_it():
+    quote = cite(4).text
+    answer = Answer(f"2027. Selon l'article : « {quote} » [1]", True, [cite(4)], "fr", "q")
+    out = render.render_answer(answer)
+    assert visible_text(out).count(quote) == 1
+    assert "src-more" not in out and "src-quote" not in out
 
 
-def test_rewritten_query_is_shown_only_for_follow_ups_that_changed():
-    answer = Answer("Houston [1]", True, [cite(6)], "fr", "Où M Bakanov a-t-il rencontré Duffy ?")
-    question = "Et où ça ?"
-    assert "ans-query" not in render.render_answer(answer, question=question)
-    follow = render.render_answer(answer, question=question, follow_up=True)
-    assert "Question recherchée :" in follow
-    assert "« Où M Bakanov a-t-il rencontré Duffy ? »" in html.unescape(follow)
-    same = Answer("x", True, [], "en", "Where did they meet")
-    assert "ans-query" not in render.render_answer(
-        same, question="where did they meet?", follow_up=True
-    )
+def test_machine_translation_is_labelled_beside_the_quote():
+    c = dataclasses.replace(cite(4), translation="Moscow also plans its own station.")
+    out = render.render_answer(Answer("2027 [1]", True, [c], "en", "q"))
+    more = re.search(r'<details class="src-more">(.*?)</details>', out, re.DOTALL)
+    assert more
+    assert html.escape(c.text, quote=True) in more.group(1)  # the verbatim quote...
+    assert "Machine translation: Moscow also plans its own station." in visible_text(
+        more.group(1)
+    )  # ...and the labelled translation beside it
+    assert 'lang="fr"' in more.group(1) and 'class="src-mt" lang="en"' in more.group(1)
+    plain = render.answer_plain_text(Answer("2027 [1]", True, [c], "en", "q"))
+    assert "Machine translation: Moscow also plans its own station." in plain
+
+
+def test_the_searched_query_is_never_shown():
+    answer = Answer("Houston [1]", True, [cite(6)], "fr", "Où ça ? (Qui a rencontré Duffy ? X)")
+    messages = render.chat_messages([("Qui ?", answer), ("Où ça ?", answer)])
+    for message in messages:
+        assert "Qui a rencontré Duffy" not in message["content"]
+        assert "recherchée" not in message["content"]
+
+
+def test_vote_buttons_carry_the_answer_id_and_labels_in_its_language():
+    out = render.render_answer(Answer("x", True, [], "en", "q"), answer_id="abc123")
+    assert 'value="abc123:up"' in out and 'value="abc123:down"' in out
+    assert "Helpful" in out and "Utile" not in out
+    assert "vote" not in render.render_answer(Answer("x", True, [], "en", "q"))
+
+
+def test_pending_waiting_and_stopped_exchanges():
+    done = render.Exchange("Q1 ?", Answer("a [1]", True, [cite(0)], "fr", "Q1 ?"), "id1")
+    typing = render.Exchange("Q2 ?", state="streaming")
+    waiting = render.Exchange("Q3 ?", state="waiting")
+    messages = render.chat_messages([done, typing, waiting], "en")
+    assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant", "user"]
+    assert 'class="typing"' in messages[3]["content"] and "writing" in messages[3]["content"]
+    assert "Waiting" in messages[4]["content"] and "Q3 ?" in messages[4]["content"]
+    partial = render.chat_messages([render.Exchange("Q ?", partial="Le début", state="streaming")])
+    assert "Le début" in partial[1]["content"] and "ans-streaming" in partial[1]["content"]
+    stopped = render.chat_messages([render.Exchange("Q ?", partial="Le déb", state="stopped")])
+    assert "Le déb" in stopped[1]["content"] and "Réponse arrêtée" in stopped[1]["content"]
+
+
+def test_tabs_switch_between_chat_and_article_in_the_page_language():
+    fr = render.render_tabs("fr")
+    assert 'id="tab-chat" aria-pressed="true"' in fr and 'id="tab-article" aria-pressed="false"' in fr
+    assert ">Conversation<" in fr and ">Article<" in fr
+    en = render.render_tabs("en", article=True)
+    assert 'id="tab-article" aria-pressed="true"' in en and 'lang="en"' in en
 
 
 def test_markup_in_answers_and_questions_renders_as_text():
@@ -152,8 +193,7 @@ def test_markup_in_answers_and_questions_renders_as_text():
         '<script>alert(1)</script><img src="http://example.com/x.png"> '
         "[lien](javascript:alert(3)) ![i](http://example.com/y.png) [9] **gras**"
     )
-    out = render.render_answer(Answer(nasty, True, [cite(0)], "fr", nasty), question=nasty,
-                               follow_up=True)
+    out = render.render_answer(Answer(nasty, True, [cite(0)], "fr", nasty))
     assert "<script" not in out and "<img" not in out and "<a " not in out
     assert "&lt;script&gt;" in out
     assert out.count('class="mk"') == 0  # [9] matches no citation: stays text
@@ -175,13 +215,12 @@ def test_copy_text_keeps_the_sources():
     assert "Copy with sources" in out
 
 
-def test_chat_messages_alternate_roles_and_mark_follow_ups():
+def test_chat_messages_alternate_roles():
     first = Answer("a [1]", True, [cite(0)], "fr", "Première ?")
     second = Answer("b [1]", True, [cite(1)], "fr", "Deuxième réécrite ?")
     messages = render.chat_messages([("Première ?", first), ("Deuxième ?", second)])
     assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"]
-    assert "ans-query" not in messages[1]["content"]
-    assert "ans-query" in messages[3]["content"]
+    assert "réécrite" not in messages[3]["content"]
 
 
 def test_ui_strings_exist_in_both_languages():

@@ -7,9 +7,10 @@ answers, sources and highlights goes through the real embedding model and Chroma
 from __future__ import annotations
 
 import dataclasses
-import html
 import http.client
 import json
+import re
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -28,8 +29,7 @@ from ui_support import (
 import assistant
 import ui
 from assistant.config import Settings
-from assistant.errors import ModelLoadError
-from assistant.results import Answer
+from assistant.errors import ConfigError, ModelLoadError
 
 
 def ask(client: Client, question: str) -> dict[str, Any]:
@@ -75,7 +75,7 @@ def test_question_follow_up_and_unanswerable(app):
     answer = last_answer(follow)
     assert len(follow["chat"]) == 4
     assert "Houston" in visible_text(answer)
-    assert "Question recherchée" in answer  # the rewritten query, in small text
+    assert "recherchée" not in answer and "(Dmitri Bakanov)" not in answer  # no internal query
     check_highlights(article, answer, follow["panel"])
 
     # A question the article cannot answer: a different look, closest passage presented as such.
@@ -129,11 +129,10 @@ def test_new_conversation_forgets_the_history(app):
     url, _ = app
     client = Client(url, verbose=False)
     ask(client, "Qui est le directeur russe ?")
-    chat, panel, box, status = client.predict(api_name="/new_conversation")
+    chat, panel, box, status, *_ = client.predict(api_name="/new_conversation")
     assert chat == [] and "<mark" not in panel and box == "" and status == ""
     result = ask(client, "Qui est le directeur russe ?")
     assert len(result["chat"]) == 2
-    assert "ans-query" not in last_answer(result)
 
 
 def test_clicked_source_is_highlighted_again_by_the_page_server_function(app):
@@ -246,7 +245,8 @@ def test_engine_errors_show_what_to_do_and_the_page_keeps_working(settings):
         third = ask(client, "Qui ?")
         assert third["status"] == "" and len(third["chat"]) == 2
         fourth = ask(client, "Et ensuite ?")
-        assert engine.calls[-1][1] == [("Qui ?", engine.default("Qui ?").text)]
+        history = engine.calls[-1][1]
+        assert [(q, a.text) for q, a in history] == [("Qui ?", engine.default("Qui ?").text)]
         assert len(fourth["chat"]) == 4
     finally:
         demo.close()
@@ -290,25 +290,42 @@ def test_login_is_required_when_configured(settings):
         demo.close()
 
 
-def test_feedback_handler_writes_the_rated_turn(settings, tmp_path):
-    """The like handler maps a message index to its turn and appends one record."""
-    import gradio as gr
-
+def test_thumbs_write_the_rated_answer_by_its_id(settings, tmp_path):
+    """The page's vote server function finds the answer by the id its buttons carry."""
     path = tmp_path / "votes.jsonl"
     local = dataclasses.replace(settings, feedback_path=path)
-    article = assistant.get_engine(settings).article
-    demo = ui.build_demo(local, engine=FakeEngine(article, local))
-    like = next(fn for fn in demo.fns.values() if fn.name == "on_like")
-    turn = ("Qui ?", Answer("Personne [1]", True, [], "fr", "Qui ?"))
-    other = ("Où ?", Answer("Ici", False, [], "fr", "Où ?"))
-    data = gr.LikeData(None, {"index": 3, "value": "x", "liked": False})
-    status = like.fn([turn, other], "fr", data)
-    assert "Merci" in status
-    record = json.loads(path.read_text(encoding="utf-8"))
-    assert record["question"] == "Où ?" and record["rating"] == "down"
-    missing = like.fn([turn], "fr", gr.LikeData(None, {"index": 7, "value": "x", "liked": True}))
-    assert "plus dans la conversation" in html.unescape(missing)
-    assert len(path.read_text(encoding="utf-8").splitlines()) == 1
+    engine = FakeEngine(assistant.get_engine(settings).article, local)
+    demo = ui.build_demo(local, engine=engine)
+    url = launch(demo, local)
+    try:
+        client = Client(url, verbose=False)
+        ask(client, "Qui ?")
+        result = ask(client, "Où ?")
+        votes = re.findall(r'class="vote vote-(up|down)" value="([0-9a-f]+):(up|down)"',
+                           message_html(result["chat"][1]))
+        assert [v[0] for v in votes] == ["up", "down"]
+        answer_id = votes[1][1]
+        reply = server_function(url, "vote", {"id": answer_id, "rating": "down", "lang": "fr"})
+        assert "Merci" in reply
+        record = json.loads(path.read_text(encoding="utf-8"))
+        assert record["question"] == "Qui ?" and record["rating"] == "down"
+        for payload in ({"id": "nope", "rating": "up"}, {"id": answer_id, "rating": "meh"}):
+            assert "no longer" in server_function(url, "vote", payload | {"lang": "en"})
+        assert "plus dans la conversation" in server_function(url, "vote", "<x>")
+        assert len(path.read_text(encoding="utf-8").splitlines()) == 1
+    finally:
+        demo.close()
+
+
+def server_function(url: str, name: str, data: Any) -> Any:
+    reply = httpx.post(
+        f"{url}/gradio_api/component_server",
+        json={"session_hash": "test-session", "component_id": _panel_id(url), "fn_name": name,
+              "data": data},
+        timeout=30,
+    )
+    assert reply.status_code == 200, reply.text
+    return reply.json()
 
 
 def test_example_questions_come_from_beside_the_article(tmp_path):
@@ -321,3 +338,123 @@ def test_example_questions_come_from_beside_the_article(tmp_path):
     assert ui.example_questions(other) == ui.GENERIC_EXAMPLES
     (tmp_path / "other.examples.txt").write_text("Q1 ?\n\n  Q2 ?  \n", encoding="utf-8")
     assert ui.example_questions(other) == ["Q1 ?", "Q2 ?"]
+
+
+# --- the web server: headers, hosts, refused routes, login --------------------------------------
+
+
+def test_every_response_carries_the_security_headers(app):
+    url, _ = app
+    for path in ("/", "/config", "/no-such-page", "/gradio_api/file=/etc/passwd"):
+        reply = httpx.get(f"{url}{path}", timeout=30)
+        headers = reply.headers
+        assert "frame-ancestors 'none'" in headers["content-security-policy"], path
+        assert "default-src 'self'" in headers["content-security-policy"]
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "no-referrer"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/openapi.json"),
+        ("GET", "/docs"),
+        ("GET", "/redoc"),
+        ("POST", "/gradio_api/upload"),
+        ("POST", "/upload"),
+        ("GET", "/gradio_api/upload_progress"),
+        ("GET", "/gradio_api/proxy=https://example.com/x"),
+        ("GET", "/monitoring"),
+    ],
+)
+def test_routes_the_page_does_not_need_are_refused(app, method, path):
+    url, _ = app
+    files = {"files": ("x.html", b"<script>alert(1)</script>", "text/html")}
+    reply = httpx.request(method, f"{url}{path}", files=files if method == "POST" else None,
+                          timeout=30)
+    assert reply.status_code == 404, (path, reply.status_code)
+
+
+def test_unknown_host_headers_are_refused(app):
+    url, _ = app
+    host, port = url.removeprefix("http://").split(":")
+    for name, expected in (("evil.example", 400), (f"localhost:{port}", 200),
+                           (f"127.0.0.1:{port}", 200)):
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        try:
+            conn.request("GET", "/", headers={"Host": name})
+            assert conn.getresponse().status == expected, name
+        finally:
+            conn.close()
+
+
+def test_allowed_hosts_follow_the_settings():
+    assert "127.0.0.1" in ui.allowed_hosts(Settings())
+    assert "chat.example.org" in ui.allowed_hosts(Settings(ui_host="chat.example.org"))
+    assert ui.allowed_hosts(Settings(ui_host="0.0.0.0")) == ("*",)
+
+
+@pytest.mark.parametrize("value", [":", "user:", ":pw", "  : ", "nocolon", "user:   "])
+def test_a_malformed_login_setting_is_refused_at_start(value):
+    with pytest.raises(ConfigError, match="ASSISTANT_UI_AUTH"):
+        ui.parse_auth(value)
+    with pytest.raises(ConfigError):
+        ui.launch_options(dataclasses.replace(Settings(), ui_auth=value))
+
+
+def test_login_schema_routes_and_password_guessing(settings):
+    guarded = dataclasses.replace(settings, ui_auth="reader:s3cret")
+    engine = FakeEngine(assistant.get_engine(settings).article, guarded)
+    demo = ui.build_demo(guarded, engine=engine)
+    url = launch(demo, guarded)
+    try:
+        for path in ("/openapi.json", "/gradio_api/openapi.json", "/gradio_api/info", "/config"):
+            assert httpx.get(f"{url}{path}", timeout=30).status_code in (401, 403, 404), path
+        codes = [
+            httpx.post(f"{url}/login", data={"username": "reader", "password": f"guess{i}"},
+                       timeout=30).status_code
+            for i in range(ui.LOGIN_FAILURES + 2)
+        ]
+        assert codes[: ui.LOGIN_FAILURES] == [400] * ui.LOGIN_FAILURES
+        assert codes[ui.LOGIN_FAILURES :] == [429, 429]
+        # Paused for this address, even with the right password.
+        right = httpx.post(f"{url}/login", data={"username": "reader", "password": "s3cret"},
+                           timeout=30)
+        assert right.status_code == 429 and int(right.headers["retry-after"]) >= 1
+    finally:
+        demo.close()
+
+
+def test_rate_limiter_counts_per_client_within_a_window():
+    limiter = ui.RateLimiter(limit=2, window=10.0)
+    assert limiter.wait("a", now=0.0) == 0 and limiter.wait("a", now=1.0) == 0
+    assert limiter.wait("a", now=2.0) == pytest.approx(8.0)
+    assert limiter.wait("b", now=2.0) == 0  # another client
+    assert limiter.wait("a", now=10.5) == 0  # the first one left the window
+    assert ui.RateLimiter(limit=0, window=1.0).wait("a") == 0
+
+
+def test_busy_and_rate_limited_questions_stay_in_the_box_with_a_message_in_the_page_language(
+    settings, monkeypatch
+):
+    engine = FakeEngine(assistant.get_engine(settings).article, settings)
+    demo = ui.build_demo(settings, engine=engine)
+    add = next(fn for fn in demo.fns.values() if fn.name == "add_question").fn
+    conv = ui.Conversation("en")
+    request = SimpleNamespace(client=SimpleNamespace(host="203.0.113.7"))
+    monkeypatch.setattr(ui, "_queued", lambda demo: 10**6)
+    _, box, status, *_ = add("When?", 0, conv, request)
+    assert box == "When?" and "busy" in visible_text(status) and conv.exchanges == []
+    monkeypatch.setattr(ui, "_queued", lambda demo: 0)
+    conv.lang = "fr"
+    answers = [add(f"Q{i} ?", 0, ui.Conversation("fr"), request) for i in range(ui.RATE_LIMIT + 1)]
+    assert all(a[1] == "" for a in answers[:-1])
+    assert answers[-1][1] == f"Q{ui.RATE_LIMIT} ?" and "Trop de questions" in answers[-1][2]
+    # A conversation may keep only a few questions waiting.
+    conv = ui.Conversation("fr")
+    other = SimpleNamespace(client=SimpleNamespace(host="203.0.113.8"))
+    for i in range(ui.MAX_WAITING + 1):
+        assert add(f"W{i} ?", 0, conv, other)[1] == ""
+    _, box, status, *_ = add("Encore ?", 0, conv, other)
+    assert box == "Encore ?" and "en attente" in visible_text(status)

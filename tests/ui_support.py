@@ -102,10 +102,10 @@ class FakeEngine:
     settings: Settings
     script: list[Answer | Exception] = field(default_factory=list)
     delay: float = 0.0
-    calls: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
+    calls: list[tuple[str, list[tuple[str, Answer]]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def ask(self, question: str, history: list[tuple[str, str]] | None = None) -> Answer:
+    def ask(self, question: str, history: list[tuple[str, Answer]] | None = None) -> Answer:
         with self.lock:
             self.calls.append((question, list(history or [])))
             item = self.script.pop(0) if self.script else self.default(question)
@@ -119,6 +119,21 @@ class FakeEngine:
         sentence = self.article.sentences[0]
         cite = Citation(sentence.text, sentence.start, sentence.end, sentence.section, 1.0)
         return Answer(f"« {sentence.text} » [1]", True, [cite], "fr", question)
+
+
+@dataclass
+class StreamingFakeEngine(FakeEngine):
+    """A scripted engine that streams: the answer's words one by one, `word_delay` apart."""
+
+    word_delay: float = 0.1
+
+    def stream(self, question: str, history: list[tuple[str, Answer]] | None = None):
+        result = self.ask(question, history)
+        words = result.text.split(" ")
+        for i, word in enumerate(words):
+            time.sleep(self.word_delay)
+            yield word if i == 0 else " " + word
+        yield result
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 10.0) -> bool:
