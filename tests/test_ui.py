@@ -333,6 +333,8 @@ def test_example_questions_come_from_beside_the_article(tmp_path):
     assert len(bundled) >= 4
     assert any("?" in q and " l'" in q for q in bundled)  # French
     assert any(q.startswith(("When", "Why", "How", "What", "Who")) for q in bundled)  # English
+    # Overview questions, in both languages.
+    assert {"De quoi parle cet article ?", "What is this article about?"} <= set(bundled)
     other = tmp_path / "other.txt"
     other.write_text("Titre\nSous-titre\nUne phrase.\n", encoding="utf-8")
     assert ui.example_questions(other) == ui.GENERIC_EXAMPLES
