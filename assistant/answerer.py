@@ -8,13 +8,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from langchain_core.documents import Document
-
+from .article import Article
 from .config import ARTICLE_LANGUAGE, Settings
+from .drafts import Draft
+from .names import NameChecker
 from .nlp import Entity
 from .question import Question
-from .results import Answer, Citation
-from .retrieve import Scored
+from .results import Turn
+from .retrieve import QueryStats, Retrieval, Scored
 from .store import ArticleIndex, Chunk
 from .text import STOPWORDS, fold, stems, words
 
@@ -28,6 +29,7 @@ LABEL_BONUS = 2.0  # merit for holding the preferred kind of answer (a person fo
 CLAUSE_WEIGHT = 1.0  # merit per standard deviation of the answer clause's closeness
 FOCUS_BONUS = 3.0  # a follow-up's "he"/"it": merit for a sentence naming who or what it stands for
 MIN_SHARE = 0.5  # a sentence taken for its answer type must score at least this share of the top
+LEAD_SENTENCES = 2  # an overview without an LLM quotes this many sentences of the lead
 
 _PREPOSITIONS = re.compile(
     r"(?:\b(?:jusqu['’]en|jusqu['’]à|d['’]ici|depuis|dès|avant|après|en|vers|à partir de|"
@@ -35,24 +37,6 @@ _PREPOSITIONS = re.compile(
     re.IGNORECASE,
 )
 
-TEXTS = {
-    "fr": {
-        "quote": "Selon l'article : « {quote} » [1]",
-        "direct": "{direct}. Selon l'article : « {quote} » [1]",
-        "refuse": "L'article ne le dit pas.",
-        "unknown": "L'article ne le dit pas : il ne mentionne pas {names}.",
-        "name": "« {name} »",
-        "closest": " Le passage le plus proche [1] : « {quote} »",
-    },
-    "en": {
-        "quote": "According to the article (quoted in French): “{quote}” [1]",
-        "direct": "{direct}. According to the article (quoted in French): “{quote}” [1]",
-        "refuse": "The article does not say.",
-        "unknown": "The article does not say: it does not mention {names}.",
-        "name": "“{name}”",
-        "closest": " The closest passage [1]: “{quote}”",
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -61,26 +45,52 @@ class Thresholds:
     min_related: float = MIN_RELATED
 
 
-def answer_from(question: Question, docs: list[Document], index: ArticleIndex, query: str,
-                thresholds: Thresholds = Thresholds(), unknown_names: Sequence[str] = ()) -> Answer:
-    """Pick the answering sentence among the retrieved `docs` and phrase the answer.
-    `unknown_names`: names the question mentions and the article does not."""
-    texts = TEXTS.get(question.language, TEXTS["en"])
-    if not docs:
-        return Answer(texts["refuse"], False, [], question.language, query)
+class RulesAnswerer:
+    """The answerer without an LLM: the fast path, and the fallback when a draft fails."""
+
+    name = "rules"
+
+    def __init__(self, index: ArticleIndex, names: NameChecker,
+                 thresholds: Thresholds = Thresholds()) -> None:
+        self.index = index
+        self.names = names
+        self.thresholds = thresholds
+
+    def draft(self, question: Question, turns: tuple[Turn, ...], found: Retrieval) -> Draft:
+        if question.kind == "overview":
+            return overview_draft(self.index.article)
+        return draft_from(question, found, self.index, self.thresholds,
+                          self.names.unknown(question.search))
+
+
+def overview_draft(article: Article) -> Draft:
+    """Without an LLM, an overview is the article's lead, quoted (the title and subtitle head
+    the answer as its claim)."""
+    lead = tuple(s.index for s in article.sentences[:LEAD_SENTENCES])
+    return Draft("rules", True, cites=lead, overview=True, reason="overview: the lead, quoted")
+
+
+def draft_from(question: Question, found: Retrieval, index: ArticleIndex,
+               thresholds: Thresholds = Thresholds(), unknown_names: Sequence[str] = ()) -> Draft:
+    """Pick the answering sentence among the retrieved passages, or decide the article does not
+    say. `unknown_names`: names the question mentions and the article does not."""
+    if not found.passages:
+        return Draft("rules", False, reason="nothing was retrieved")
     if unknown_names:
-        quoted = ", ".join(texts["name"].format(name=re.sub(r"['’]s$", "", n))
-                           for n in unknown_names)
-        text = texts["unknown"].format(names=quoted)
-        return Answer(text, False, [], question.language, query)
-    stats = docs[0].metadata["query_stats"]
+        names = tuple(re.sub(r"['’]s$", "", n) for n in unknown_names)
+        return Draft("rules", False, unknown_names=names,
+                     reason=f"the article never mentions {', '.join(names)}")
+    stats = found.stats
     candidates = _follow_up_order(
-        question, [(d.metadata["scores"], index.chunks[d.metadata["sentence"]]) for d in docs])
+        question, [(p.scores, index.chunks[p.sentence]) for p in found.passages])
 
     chosen = choose(question, candidates, stats)
     if chosen is None:
         top_scores, top_chunk = candidates[0]
-        return _refusal(question, texts, top_chunk, top_scores, stats, query, thresholds)
+        wanted = f"a {question.kind} answer" if question.wants or question.kind == "why" else (
+            "an answer")
+        return _refusal(top_chunk, top_scores, stats, thresholds,
+                        f"no retrieved sentence holds {wanted} in the role asked")
     scores, chunk = chosen.scores, chosen.chunk
     margin = relevance_margin(scores, stats)
     # An answer of the kind asked for (a year for "when") is evidence of its own: it may stand
@@ -89,27 +99,18 @@ def answer_from(question: Question, docs: list[Document], index: ArticleIndex, q
     easing = (TYPED_EASING if chosen.entities else 0.0) + (
         CROSS_EASING if question.language != ARTICLE_LANGUAGE else 0.0)
     if margin < thresholds.min_margin - easing:
-        return _refusal(question, texts, chunk, scores, stats, query, thresholds)
-
+        return _refusal(chunk, scores, stats, thresholds,
+                        f"the best sentence stands out by {margin:.3f}, under "
+                        f"{thresholds.min_margin - easing:.3f}")
     direct = extract(question, chosen)
-    quote = chunk.sentence.text
-    template = texts["direct"] if direct else texts["quote"]
-    return Answer(
-        text=template.format(direct=direct[:1].upper() + direct[1:], quote=quote),
-        found=True,
-        citations=[_citation(chunk, margin)],
-        language=question.language,
-        query=query,
-        direct=direct,
-    )
+    return Draft("rules", True, cites=(chunk.sentence.index,), direct=direct,
+                 reason=f"retrieval rank {found.passages[0].rank if found.passages else 0}, "
+                        f"margin {margin:.3f}")
 
 
-def relevance_margin(scores: Scored, stats: dict[str, float]) -> float:
+def relevance_margin(scores: Scored, stats: QueryStats) -> float:
     """How far the sentence stands out from the rest of the article for this query."""
-    return max(scores.dense, scores.context, scores.clause) - stats["article_mean"]
-
-
-_QUOTED = re.compile(r"[«“\"]\s*(.+?)\s*(?:[»”\"]|…|\.\.\.|$)", re.DOTALL)
+    return max(scores.dense, scores.context, scores.clause) - stats.article_mean
 
 
 def _follow_up_order(question: Question,
@@ -118,11 +119,10 @@ def _follow_up_order(question: Question,
     them first, and the one the last answer quoted last (the follow-up asks beyond what was
     said) unless it can hold a new name, year or place of the kind asked for, or has the
     follow-up's own words."""
-    if not question.conversation.focus and not question.conversation.last_answer:
+    if not question.conversation.focus and not question.conversation.last_quotes:
         return candidates
     focus = {fold(n) for n in question.conversation.focus}
-    quotes = _QUOTED.findall(question.conversation.last_answer)
-    quoted = [q for q in (m.strip(" .…") for m in quotes) if len(q) > 20]
+    quoted = question.conversation.last_quotes
 
     def merit(scores: Scored, chunk: Chunk) -> float:
         named = bool(focus & {fold(w) for w in words(chunk.sentence.text)})
@@ -133,7 +133,7 @@ def _follow_up_order(question: Question,
     def already_quoted(chunk: Chunk) -> bool:
         """Already quoted, and none of the follow-up's own words are in it."""
         text = chunk.sentence.text
-        return (not question.wants and any(q in text for q in quoted)
+        return (not question.wants and text in quoted
                 and not asked & set(stems(text)))
 
     ranked = sorted(candidates, key=lambda c: (already_quoted(c[1]), -merit(*c)))
@@ -151,16 +151,17 @@ class Choice:
 
 
 def choose(question: Question, candidates: list[tuple[Scored, Chunk]],
-           stats: dict[str, float]) -> Choice | None:
+           stats: QueryStats | None = None) -> Choice | None:
     """Among the top retrieved sentences, the one that best holds an answer of the kind asked
     for; None when the question wants a kind of answer (a year, a person, a reason...) none of
     them has."""
     if not candidates:
         return None
+    stats = stats or QueryStats(0.0, 0.0, 1.0, max(s.fused for s, _ in candidates))
     if question.identity:
         return _identify(question, [c for c in candidates if _can_answer(question, c[1])])
     # The best retrieval score (before any follow-up preference, when the retriever gave it).
-    top = stats["fused_top"] if "fused_top" in stats else candidates[0][0].fused
+    top = stats.fused_top
     # "And then?" may be answered further down: a later year is evidence enough.
     reach = len(candidates) if question.conversation.later_than else CANDIDATES
     pool = [
@@ -178,8 +179,8 @@ def choose(question: Question, candidates: list[tuple[Scored, Chunk]],
             continue
         preference = min(question.wants.index(e.label) for e in ents)
         label_bonus = LABEL_BONUS / (1 + preference)
-        clause_z = (_answer_clause_score(chunk, scores, ents) - stats["clause_mean"]) / stats[
-            "clause_std"]
+        clause_z = (_answer_clause_score(chunk, scores, ents) - stats.clause_mean) / (
+            stats.clause_std)
         merit = scores.fused + label_bonus + CLAUSE_WEIGHT * clause_z
         if best is None or merit > best.merit:
             best = Choice(scores, chunk, merit, tuple(ents))
@@ -434,16 +435,9 @@ def _best_clause(chunk: Chunk, scores: Scored) -> tuple[int, int] | None:
     return ranked[0][1].start, ranked[0][1].end
 
 
-def _refusal(question: Question, texts: dict[str, str], chunk: Chunk, scores: Scored,
-             stats: dict[str, float], query: str, thresholds: Thresholds) -> Answer:
+def _refusal(chunk: Chunk, scores: Scored, stats: QueryStats, thresholds: Thresholds,
+             reason: str) -> Draft:
     """'The article does not say', with the closest passage when it is related at all."""
-    margin = relevance_margin(scores, stats)
-    if margin < thresholds.min_related:
-        return Answer(texts["refuse"], False, [], question.language, query)
-    text = texts["refuse"] + texts["closest"].format(quote=chunk.sentence.text)
-    return Answer(text, False, [_citation(chunk, margin)], question.language, query)
-
-
-def _citation(chunk: Chunk, score: float) -> Citation:
-    s = chunk.sentence
-    return Citation(text=s.text, start=s.start, end=s.end, section=s.section, score=round(score, 4))
+    related = relevance_margin(scores, stats) >= thresholds.min_related
+    return Draft("rules", False, reason=reason,
+                 closest=chunk.sentence.index if related else None)

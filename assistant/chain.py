@@ -1,28 +1,35 @@
-"""The pipeline as one LangChain runnable: question + history -> standalone query ->
-retriever -> answerer -> `Answer`; and the `Engine` that loads it once per process."""
+"""The pipeline as one LangChain runnable: question + conversation -> standalone query ->
+retrieval -> drafts (an LLM's first when there is one, then the rules) -> verify -> `Answer`;
+and the `Engine` that loads it once per process."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+from langchain_core.runnables import Runnable, RunnableLambda
 
-from .answerer import Thresholds, answer_from
+from .answerer import RulesAnswerer, Thresholds
 from .article import Article, load_article
+from .compose import compose
 from .condense import standalone
-from .config import Settings
+from .config import ARTICLE_LANGUAGE, Settings
+from .decide import Decision, decide, written
+from .drafts import Answerer
 from .embed import make_embeddings
 from .errors import EmptyQuestionError, HistoryError, QuestionTooLongError
+from .gate import screen
 from .language import detect, warm_up
 from .names import NameChecker
-from .question import analyse
+from .question import Question, analyse
 from .results import Answer, Turn
-from .retrieve import HybridRetriever, Searcher
-from .store import ArticleIndex, open_index
+from .retrieve import HybridRetriever, Retrieval, Searcher
+from .store import open_index
 from .text import clean_question, strip_markup
+from .verify import NameMatcher
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +38,6 @@ log = logging.getLogger(__name__)
 # that nothing re-reads the wording of an answer.
 History = Sequence[Turn | tuple[str, Answer] | tuple[str, str]]
 MAX_TURNS = 8  # the last turns a follow-up may lean on; older ones are dropped
-Answerer = Callable[[dict[str, Any]], Answer]
 
 
 def validate_question(question: object, settings: Settings) -> str:
@@ -49,61 +55,134 @@ def validate_question(question: object, settings: Settings) -> str:
     return cleaned
 
 
-def build_chain(retriever: HybridRetriever, index: ArticleIndex, names: NameChecker,
-                answerer: Answerer | None = None, thresholds: Thresholds | None = None) -> Runnable:
-    """LCEL: {question, history} -> condense -> retrieve -> answer. `answerer` is replaceable
-    (e.g. by an LLM generator): it receives {question, query, docs, index} and returns Answer."""
-    limits = thresholds or Thresholds()
+@dataclass(frozen=True)
+class Outcome:
+    """An answer with how it was reached (for evaluation and logs)."""
 
-    def condense(inputs: dict[str, Any]) -> dict[str, Any]:
-        history = inputs.get("history") or []
-        rewritten = standalone(inputs["question"], history)
-        conversation = detect(strip_markup(history[-1][0])) if history else ""
+    answer: Answer
+    decision: Decision | None  # None: the question was turned away before any draft
+    question: Question | None = None
+    found: Retrieval | None = None
+
+
+@dataclass
+class Step:
+    """What flows through the chain for one question."""
+
+    question: Question
+    turns: tuple[Turn, ...]
+    found: Retrieval | None = None
+    decision: Decision | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def build_chain(searcher: Searcher, article: Article, rules: Answerer, matcher: NameMatcher,
+                llm: Answerer | None = None, top_k: int = 8) -> Runnable:
+    """LCEL: {question, turns} -> understand -> retrieve -> decide (drafts, verified) -> Answer.
+    `llm` is tried first when given; every draft passes the verifier, and the rules answer
+    when a draft fails."""
+
+    def understand(inputs: dict[str, Any]) -> Step:
+        turns: tuple[Turn, ...] = tuple(inputs.get("turns") or ())
+        rewritten = standalone(inputs["question"], turns)
+        conversation = detect(strip_markup(turns[-1].question)) if turns else ""
         parsed = analyse(inputs["question"], kind_from=rewritten.kind_from,
                          default_language=conversation, conversation=rewritten.conversation)
-        return {**inputs, "query": rewritten.query, "parsed": parsed}
+        step = Step(parsed, turns)
+        step.extra["query"] = rewritten.query
+        return step
 
-    def builtin(inputs: dict[str, Any]) -> Answer:
-        parsed = inputs["parsed"]
-        unknown = names.unknown(parsed.search)
-        return answer_from(parsed, inputs["docs"], index, inputs["query"], limits, unknown)
+    def retrieve(step: Step) -> Step:
+        step.found = searcher.retrieve(strip_markup(step.extra["query"]), top_k)
+        return step
 
-    retrieve: Runnable = RunnableLambda(lambda x: strip_markup(x["query"])) | retriever
-    return (
-        RunnableLambda(condense)
-        | RunnablePassthrough.assign(docs=retrieve)
-        | RunnableLambda(answerer or builtin)
-    )
+    def answer_step(step: Step) -> Outcome:
+        assert step.found is not None
+        decision = decide(step.question, step.turns, step.found, article, rules, llm, matcher)
+        answer = compose(decision.draft, step.found, article, step.question.language)
+        return Outcome(answer, decision, step.question, step.found)
+
+    return RunnableLambda(understand) | RunnableLambda(retrieve) | RunnableLambda(answer_step)
 
 
 class Engine:
-    """Everything loaded once: article, embeddings, index, retriever and chain."""
+    """Everything loaded once: article, embeddings, index, retriever, answerers and chain."""
 
-    def __init__(self, settings: Settings, rebuild: bool = False) -> None:
+    def __init__(self, settings: Settings, rebuild: bool = False,
+                 llm: Answerer | None = None) -> None:
         self.settings = settings
         self.article: Article = load_article(settings.article_path)
         self.embeddings = make_embeddings(settings)
         self.index = open_index(settings, self.article, self.embeddings, rebuild=rebuild)
         self.searcher = Searcher(self.index, self.embeddings)
         self.retriever = HybridRetriever(searcher=self.searcher, k=settings.top_k)
-        thresholds = Thresholds(min_margin=settings.min_margin)
         self.names = NameChecker(self.index, self.embeddings)
-        self.chain = build_chain(self.retriever, self.index, self.names, thresholds=thresholds)
+        self.matcher = NameMatcher(self.embeddings)
+        self.rules = RulesAnswerer(self.index, self.names, Thresholds(min_margin=settings.min_margin))
+        if llm is None and settings.llm != "none":
+            from .llm import make_llm_answerer
+
+            llm = make_llm_answerer(settings, self.article, self.index.manifest)
+        self.llm = llm
+        self.chain = build_chain(self.searcher, self.article, self.rules, self.matcher, llm,
+                                 settings.top_k)
+        self.rules_chain = build_chain(self.searcher, self.article, self.rules, self.matcher,
+                                       None, settings.top_k)
         warm_up()
 
     def ask(self, question: str, history: History | None = None) -> Answer:
         """Answer one question, with the conversation so far."""
+        return self.ask_detailed(question, history).answer
+
+    def ask_rules(self, question: str, history: History | None = None) -> Answer:
+        """The rules' answer alone (no LLM): the fast path."""
+        return self.ask_detailed(question, history, rules_only=True).answer
+
+    def ask_detailed(self, question: str, history: History | None = None,
+                     rules_only: bool = False) -> Outcome:
+        """The answer and how it was reached."""
+        last: Outcome | None = None
+        for last in self.steps(question, history, rules_only):
+            pass
+        assert last is not None
+        return last
+
+    def steps(self, question: str, history: History | None = None,
+              rules_only: bool = False) -> Iterator[Outcome]:
+        """The answer as it grows: read and verified first, then written for the reader (an
+        answer sentence, translations), each step verified before it is yielded."""
         cleaned = validate_question(question, self.settings)
         turns = self.turns(history)
-        pairs = [(t.question, t.answer.text) for t in turns]
-        result: Answer = self.chain.invoke({"question": cleaned, "history": pairs})
-        return result
+        if (refused := screen(cleaned, turns)) is not None:  # no words, another language
+            yield Outcome(refused, None)
+            return
+        chain = self.rules_chain if rules_only else self.chain
+        outcome: Outcome = chain.invoke({"question": cleaned, "turns": turns})
+        if rules_only or self.llm is None or outcome.decision is None or outcome.question is None:
+            yield outcome
+            return
+        assert outcome.found is not None
+        grown = False
+        for decision in written(outcome.question, outcome.decision, self.llm, self.article,
+                                self.matcher, ARTICLE_LANGUAGE):
+            grown = True
+            answer = compose(decision.draft, outcome.found, self.article,
+                             outcome.question.language)
+            yield Outcome(answer, decision, outcome.question, outcome.found)
+        if not grown:
+            yield outcome
 
     def stream(self, question: str, history: History | None = None) -> Iterator[str | Answer]:
         """The answer's text in pieces as they are verified, then the final `Answer`."""
-        result = self.ask(question, history)
-        yield result.text
-        yield result
+        shown = ""
+        final: Answer | None = None
+        for outcome in self.steps(question, history):
+            final = outcome.answer
+            if final.text.startswith(shown) and len(final.text) > len(shown):
+                yield final.text[len(shown):]
+                shown = final.text
+        assert final is not None
+        yield final
 
     def turns(self, history: History | None) -> list[Turn]:
         """The conversation as typed turns (the last MAX_TURNS); HistoryError if malformed."""
@@ -126,7 +205,7 @@ class Engine:
                 turns.append(Turn(asked, said))
             elif isinstance(said, str):
                 if strip_markup(asked):
-                    turns.append(Turn(asked, self.ask(asked, turns)))
+                    turns.append(Turn(asked, self.ask_rules(asked, turns)))
             else:
                 raise HistoryError("a history turn's answer must be an Answer or text")
         return turns

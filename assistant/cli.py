@@ -10,8 +10,11 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
-from .chain import Engine, answer, get_engine
+from .chain import Engine, answer
 from .config import Settings
 from .errors import AssistantError
 from .evaluate import PARTS
@@ -27,9 +30,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     idx = sub.add_parser("index", help="build the index if missing or stale")
     idx.add_argument("--rebuild", action="store_true", help="rebuild even if up to date")
     ev = sub.add_parser("eval", help="run the question set and print the metrics")
-    ev.add_argument("--part", choices=[*PARTS, "all"], default="all")
+    ev.add_argument("--part", choices=[*PARTS, "all", "heldouts"], default="all",
+                    help="a part, every part, or the three held-out parts")
+    ev.add_argument("--llm", choices=["local", "openai", "none"],
+                    help="the answer backend (default: ASSISTANT_LLM)")
+    ev.add_argument("--save", help="write every case's outcome to this JSON file")
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--failures", action="store_true", help="list the cases answered wrongly")
+    sub.add_parser("setup-llm", help="download and check the bundled LLM (1.1 GB, once)")
     bench = sub.add_parser("bench", help="time index build, first answer and warm answers")
     bench.add_argument("--runs", type=int, default=200)
     args = parser.parse_args(argv)
@@ -47,7 +55,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "index":
             return _index(settings, args.rebuild)
         if args.command == "eval":
-            return _eval(get_engine(settings), args.part, args.json, args.failures)
+            if args.llm:
+                settings = replace(settings, llm=args.llm)
+                settings.validate()
+            return _eval(settings, args.part, args.json, args.failures, args.save)
+        if args.command == "setup-llm":
+            from .model_files import ensure_model
+
+            print(ensure_model(settings.llm_model_path))
+            return 0
         return _bench(settings, args.runs)
     except AssistantError as exc:
         print(f"assistant: {exc}", file=sys.stderr)
@@ -79,29 +95,43 @@ def _index(settings: Settings, rebuild: bool) -> int:
     return 0
 
 
-def _eval(engine: Engine, part: str, as_json: bool, failures: bool) -> int:
-    from .evaluate import run
+def _eval(settings: Settings, part: str, as_json: bool, failures: bool,
+          save: str | None) -> int:
+    from .evaluate import HELDOUT_PARTS, run, settings_for
 
-    parts = list(PARTS) if part == "all" else [part]
-    results = []
+    parts = {"all": list(PARTS), "heldouts": list(HELDOUT_PARTS)}.get(part, [part])
+    results: list[dict[str, Any]] = []
+    saved: list[dict[str, Any]] = []
+    engines: dict[Settings, Engine] = {}
     for name in parts:
-        report = run(engine, name)
-        results.append(report.metrics())
+        part_settings = settings_for(name, settings)
+        if part_settings not in engines:
+            engines[part_settings] = Engine(part_settings)
+        report = run(engines[part_settings], name)
+        results.append({**report.metrics(), "rejections": report.rejections()})
+        saved.extend({"part": name, "id": o.case.id, "expect": o.case.expect,
+                      "kind": o.case.kind, "correct": o.correct, "found": o.answer.found,
+                      "backend": o.answer.backend, "rules_found": o.rules_found,
+                      "proposed_found": o.proposed_found, "seconds": round(o.seconds, 3),
+                      "text": o.answer.text, "reason": o.answer.reason,
+                      "rejected": list(o.rejected)} for o in report.outcomes)
         if failures and not as_json:
             for o in report.failures():
                 first = o.answer.citations[0].text[:70] if o.answer.citations else "-"
                 print(f"  FAIL {o.case.id} [{o.case.expect}] {o.case.question!r}\n"
-                      f"       found={o.answer.found} cite={first!r}\n"
-                      f"       text={o.answer.text[:110]!r}")
+                      f"       found={o.answer.found} backend={o.answer.backend} cite={first!r}\n"
+                      f"       text={o.answer.text[:110]!r}\n       reason={o.answer.reason!r}")
+    if save:
+        Path(save).write_text(json.dumps(saved, ensure_ascii=False, indent=1), "utf-8")
     if as_json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps(results, indent=2, ensure_ascii=False))
     else:
         for m in results:
-            print(f"== {m['part']}: {m['cases']} cases ({m['answerable']} answerable, "
-                  f"{m['unanswerable']} not in the article)")
+            print(f"== {m['part']} ({settings.llm}): {m['cases']} cases ({m['answerable']} "
+                  f"answerable, {m['unanswerable']} not in the article)")
             for key, value in m.items():
                 if key not in ("part", "cases", "answerable", "unanswerable"):
-                    print(f"  {key:<20} {value}")
+                    print(f"  {key:<24} {value}")
     return 0
 
 

@@ -1,5 +1,5 @@
 """Turn a follow-up ("Et lui ?", "Who said that?", "And when?") into a standalone query from
-the previous turns of the conversation."""
+the previous turns of the conversation (typed `Turn`s: nothing re-reads an answer's wording)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from .names import question_names
 from .nlp import YEAR
 from .question import Conversation, question_kind
+from .results import Turn
 from .text import STOPWORDS, content_words, fold, strip_markup, words
 
 _CONNECTOR = re.compile(
@@ -45,7 +46,6 @@ _IMPERSONAL = re.compile(
     r"|qu['’]est-il|est-il\s+(?:prévu|possible|vrai|question|nécessaire))\b",
     re.IGNORECASE,
 )
-_QUOTE_START = re.compile(r"[«“\"]|\bSelon l'article\b|\bAccording to the article\b")
 # Words of a follow-up that say nothing about its topic.
 _EMPTY = re.compile(
     r"\b(et|and|also|aussi|what|about|how|quid|pour|concernant|maintenant|now|ensuite|then"
@@ -56,7 +56,6 @@ _EMPTY = re.compile(
 
 _NOT_REFERENTS = ("where", "when", "duration", "quantity", "money")
 
-History = Sequence[tuple[str, str]]
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ class Standalone:
     conversation: Conversation = field(default_factory=Conversation)
 
 
-def is_followup(question: str, history: History) -> bool:
+def is_followup(question: str, history: Sequence[Turn]) -> bool:
     """Whether the question leans on the conversation to be understood."""
     if not history:
         return False
@@ -80,13 +79,13 @@ def is_followup(question: str, history: History) -> bool:
     )
 
 
-def standalone(question: str, history: History) -> Standalone:
+def standalone(question: str, history: Sequence[Turn]) -> Standalone:
     """The query to search for `question` given the conversation so far."""
     if not is_followup(question, history):
         return Standalone(question)
-    prev_question, prev_answer = history[-1]
-    previous = standalone(prev_question, history[:-1])  # it may itself be a follow-up
-    direct = short_answer(prev_answer)
+    last = history[-1]
+    previous = standalone(last.question, history[:-1])  # it may itself be a follow-up
+    direct = last.answer.direct if last.answer.found else ""
     # A pronoun most often stands for the name the last answer gave, else for a name the last
     # question asked about.
     # A place, date or number is not what "he" or "they" stands for: then the last question's
@@ -117,19 +116,11 @@ def standalone(question: str, history: History) -> Standalone:
     # "Et la mairie ?", "What about Spain?": the previous question, asked of another name.
     rest = [w for w in own_topic if fold(w) not in {fold(x) for n in own_names for x in words(n)}]
     must_name = tuple(own_names) if own_names and not rest else ()
-    return Standalone(query, previous.query, Conversation(
-        context, focus, prev_answer if personal else "", later, must_name))
+    quoted = tuple(c.text for c in last.answer.citations) if personal and last.answer.found else ()
+    return Standalone(query, previous.query, Conversation(context, focus, quoted, later,
+                                                          must_name))
 
 
 def _names(answer: str) -> list[str]:
     """Capitalised words of a short answer ("Paris", "M Dupont"), function words aside."""
     return [w for w in words(answer) if w[:1].isupper() and fold(w) not in STOPWORDS]
-
-
-def short_answer(answer: str) -> str:
-    """The direct answer at the head of a previous answer (before its quote), if any."""
-    head = _QUOTE_START.split(answer, maxsplit=1)[0]
-    head = re.sub(r"\[\d+\]", " ", head).strip(" .:—-\n")
-    if fold(head).startswith(("l'article ne", "the article does not")):
-        return ""
-    return head if len(head) <= 200 else ""

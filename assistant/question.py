@@ -23,10 +23,25 @@ def _asking(word: str) -> str:
     return rf"(?:{_HEAD}(?:{word})\b|\b(?:{word})\s*\?*\s*$)"
 
 
+_DOCUMENT = r"(?:l'|cet |ce |le |the |this )?(?:article|texte|text|document|piece|story|page)"
 # (kind, pattern) in order: the first match wins. Patterns run on accent-folded text.
 _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern))
     for kind, pattern in (
+        # What the whole article says: "De quoi parle cet article ?", "Résume le texte",
+        # "What is this about?", "the main points".
+        ("overview", (rf"^\W*(?:(?:de quoi|sur quoi) (?:parle|traite|porte)(?:-t-il|-t-elle)?"
+                      rf"(?: {_DOCUMENT}| ce| il| elle)?|de quoi s'agit-il|quel est le sujet"
+                      rf"(?: de {_DOCUMENT}| du texte)?"
+                      rf"|(?:fais |fait |faites |peux-tu faire |donne(?:-moi)? )?(?:un )?resum\w*"
+                      rf"(?: {_DOCUMENT}| le| ca| cela| moi)?|(?:les |quels sont les )?(?:points"
+                      rf" principaux|principaux points|grandes lignes)(?: de {_DOCUMENT})?"
+                      rf"|what(?: is|'s) (?:{_DOCUMENT}|it) about|what does {_DOCUMENT} (?:say|cover)"
+                      rf"|(?:can you |please )?(?:give me )?(?:a )?summar(?:y|i[sz]e)(?: of)?"
+                      rf"(?: {_DOCUMENT}| it| this)?|(?:what are )?the (?:main|key) points"
+                      rf"(?: of {_DOCUMENT})?|tl;?dr|(?:an? )?overview(?: of {_DOCUMENT})?)"
+                      rf"(?: en (?:quelques|deux|trois) (?:mots|phrases)| in (?:a few|two|three)"
+                      rf" (?:words|sentences))?\W*(?:please|s'il (?:te|vous) plait)?\W*$")),
         ("when", (rf"{_asking('quand|when')}|"
                  r"\b((en|a|pour|dans|d'ici|jusqu'en|depuis) quelle (annee|date|epoque)"
                  r"|quelle (annee|date)|quelle est la date|(what|which) "
@@ -92,7 +107,8 @@ class Conversation:
 
     context: str = ""  # what the conversation already answered (a follow-up wants something new)
     focus: tuple[str, ...] = ()  # names a pronoun of the follow-up stands for
-    last_answer: str = ""  # when the follow-up asks more about someone: it asks beyond its quote
+    # the sentences the last answer quoted: a follow-up about someone asks beyond them
+    last_quotes: tuple[str, ...] = ()
     later_than: int = 0  # "Et ensuite ?": the answer must hold a later year than this
     must_name: tuple[str, ...] = ()  # "Et la mairie ?": the answer must be about this
 
@@ -104,7 +120,8 @@ class Question:
     text: str  # as typed, cleaned of control characters
     search: str  # without markup: what is searched
     language: str
-    kind: str  # when, duration, quantity, money, where, place, who, org, why, how, what, yesno
+    kind: str  # overview, when, duration, quantity, money, where, place, who, org, why, how,
+    # what, yesno
     # what a follow-up takes from the turns before
     conversation: Conversation = field(default_factory=Conversation)
     identity: str = ""  # "Qui est X ?": the answer is who X is, in the article's words

@@ -40,6 +40,43 @@ class Scored:
     clause_scores: tuple[float, ...]
 
 
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved sentence of the article, with its scores and rank for this query."""
+
+    sentence: int  # index into `Article.sentences`
+    text: str
+    start: int
+    end: int
+    section: str
+    rank: int
+    scores: Scored
+
+
+@dataclass(frozen=True)
+class QueryStats:
+    """How the query scored over the whole article: what a passage's scores are measured against."""
+
+    article_mean: float  # mean dense cosine over every sentence
+    clause_mean: float
+    clause_std: float
+    fused_top: float  # the best fused score (before any follow-up preference)
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """What the retriever hands the answerers: the query, the top passages best first, and the
+    query's statistics over the article."""
+
+    query: str
+    passages: tuple[Passage, ...]
+    stats: QueryStats
+
+    def given(self) -> frozenset[int]:
+        """The sentence indices an answerer was given (and so may cite)."""
+        return frozenset(p.sentence for p in self.passages)
+
+
 class BM25:
     """Okapi BM25 over the stems of the article's sentences."""
 
@@ -71,6 +108,11 @@ class Searcher:
         self.embeddings = embeddings
         self.language = language
         self.bm25 = BM25([stems(c.sentence.text, language) for c in index.chunks])
+
+    def retrieve(self, query: str, k: int) -> Retrieval:
+        """The top-k passages for `query`, typed."""
+        scored = self.score(query, k)
+        return retrieval(self.index, query, scored[:k], scored)
 
     def score(self, query: str, k: int) -> list[Scored]:
         """Every sentence scored, best first."""
@@ -127,7 +169,8 @@ def _standardise(values: np.ndarray) -> np.ndarray:
 
 
 class HybridRetriever(BaseRetriever):
-    """LangChain retriever: the top-k sentences as Documents, scores in their metadata."""
+    """LangChain retriever: the top-k sentences as Documents (for LangChain users; the engine's
+    own chain uses the typed `Searcher.retrieve`)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
     searcher: Any
@@ -136,26 +179,28 @@ class HybridRetriever(BaseRetriever):
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
-        scored = self.searcher.score(query, self.k)
-        return documents(self.searcher.index, scored[: self.k], scored)
+        found = self.searcher.retrieve(query, self.k)
+        return [Document(page_content=p.text, metadata={"sentence": p.sentence, "rank": p.rank,
+                                                        "section": p.section, "start": p.start,
+                                                        "end": p.end, "score": p.scores.fused})
+                for p in found.passages]
 
 
-def documents(index: ArticleIndex, top: list[Scored], everything: list[Scored]) -> list[Document]:
-    """Documents for the top sentences; each carries its scores and the query's statistics."""
+def retrieval(index: ArticleIndex, query: str, top: list[Scored],
+              everything: list[Scored]) -> Retrieval:
+    """The typed result for the top sentences, with the query's statistics over the article."""
     dense_all = np.asarray([s.dense for s in everything])
     clauses_all = np.asarray([c for s in everything for c in s.clause_scores] or [0.0])
     fused_all = np.asarray([s.fused for s in everything])
-    stats = {
-        "article_mean": float(dense_all.mean()),
-        "clause_mean": float(clauses_all.mean()),
-        "clause_std": float(clauses_all.std()) or 1.0,
-        "fused_top": float(fused_all.max()),
-    }
-    docs = []
+    stats = QueryStats(
+        article_mean=float(dense_all.mean()),
+        clause_mean=float(clauses_all.mean()),
+        clause_std=float(clauses_all.std()) or 1.0,
+        fused_top=float(fused_all.max()),
+    )
+    passages = []
     for rank, s in enumerate(top):
-        chunk = index.chunks[s.sentence]
-        docs.append(Document(
-            page_content=chunk.sentence.text,
-            metadata={"sentence": s.sentence, "rank": rank, "scores": s, "query_stats": stats},
-        ))
-    return docs
+        sentence = index.chunks[s.sentence].sentence
+        passages.append(Passage(s.sentence, sentence.text, sentence.start, sentence.end,
+                                sentence.section, rank, s))
+    return Retrieval(query, tuple(passages), stats)

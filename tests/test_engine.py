@@ -22,7 +22,7 @@ from assistant import (
     answer,
     get_engine,
 )
-from assistant.chain import Engine, build_chain
+from assistant.chain import Engine
 from assistant.store import open_index
 
 
@@ -96,18 +96,22 @@ def test_thread_safe(engine: Engine) -> None:
     assert len(results) == 12 and all(expected[q] == text for q, text in results)
 
 
-def test_answerer_is_a_replaceable_step(engine: Engine) -> None:
-    seen: dict[str, object] = {}
+def test_retriever_is_a_langchain_retriever(engine: Engine) -> None:
+    docs = engine.retriever.invoke("Qui dirige l'agence spatiale russe ?")
+    assert docs and isinstance(docs[0], Document) and len(docs) == engine.settings.top_k
+    assert {"sentence", "rank", "start", "end", "section"} <= set(docs[0].metadata)
+    first = engine.article.sentences[docs[0].metadata["sentence"]]
+    assert docs[0].page_content == first.text
 
-    def fake_generator(inputs: dict[str, object]) -> Answer:
-        seen.update(inputs)
-        docs = inputs["docs"]
-        assert isinstance(docs, list) and isinstance(docs[0], Document)
-        return Answer(text="generated", found=True, query=str(inputs["query"]))
 
-    chain = build_chain(engine.retriever, engine.index, engine.names, answerer=fake_generator)
-    result = chain.invoke({"question": "Qui ?", "history": []})
-    assert result.text == "generated" and seen["query"] == "Qui ?"
+def test_overview_without_an_llm_quotes_the_lead(engine: Engine) -> None:
+    for question in ("De quoi parle cet article ?", "What is this article about?"):
+        result = answer(question, engine=engine)
+        assert result.found and result.backend == "rules"
+        assert engine.article.title in result.text
+        lead = engine.article.sentences[0]
+        assert result.citations[0].text == lead.text and "[1]" in result.text
+        _check_citations(engine, result)
 
 
 def test_index_reopens_rebuilds_when_stale_or_damaged(engine: Engine, tmp_path: Path) -> None:

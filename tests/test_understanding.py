@@ -6,12 +6,13 @@ import pytest
 
 from assistant.answerer import Choice, _follow_up_order, answer_entities, choose, extract
 from assistant.article import Sentence
-from assistant.condense import is_followup, short_answer, standalone
+from assistant.condense import is_followup, standalone
 from assistant.language import detect
 from assistant.names import question_names
 from assistant.nlp import Entity, entities, one_label_per_name
 from assistant.question import Conversation, analyse, question_kind
-from assistant.retrieve import Scored
+from assistant.results import Answer, Citation, Turn
+from assistant.retrieve import QueryStats, Scored
 from assistant.store import Chunk
 from assistant.text import clean_question, stems, strip_markup
 
@@ -52,8 +53,8 @@ def test_question_kind(text: str, kind: str) -> None:
 
 
 def test_followup_inherits_kind_and_rewrites_query() -> None:
-    history = [("Où les directeurs se sont-ils rencontrés ?",
-                "Houston. Selon l'article : « Ils se sont vus à Houston. » [1]")]
+    history = [_turn("Où les directeurs se sont-ils rencontrés ?", "Houston",
+                     "Ils se sont vus à Houston.")]
     assert is_followup("Et quand ?", history)
     assert not is_followup("Quand la station sera-t-elle retirée ?", [])
     rewritten = standalone("Et lui ?", history)
@@ -66,18 +67,20 @@ def test_followup_inherits_kind_and_rewrites_query() -> None:
     assert own.query == "Et qu'a-t-il déclaré sur les discussions ?"
     assert own.conversation.context == "Houston" and own.conversation.focus == ()
     # after a "who" question, "elle" stands for the person the answer named
-    said = "Marie Curie. Selon l'article : « Marie Curie a rencontré Jean Dupont à Lyon. » [1]"
-    who = standalone("Et qu'a-t-elle dit du budget ?", [("Qui a rencontré Jean Dupont ?", said)])
+    said = _answer("Marie Curie", "Marie Curie a rencontré Jean Dupont à Lyon.")
+    who = standalone("Et qu'a-t-elle dit du budget ?", [Turn("Qui a rencontré Jean Dupont ?", said)])
     assert who.query == "Et qu'a-t-elle dit du budget ? (Marie Curie)"
-    assert who.conversation.focus == ("Marie", "Curie") and who.conversation.last_answer == said
+    assert who.conversation.focus == ("Marie", "Curie")
+    assert who.conversation.last_quotes == ("Marie Curie a rencontré Jean Dupont à Lyon.",)
     # "ils" stands for more people than the one name the answer gave
-    assert standalone("Et de quoi ont-ils parlé ?", [("Qui a rencontré Jean Dupont ?", said)]
+    assert standalone("Et de quoi ont-ils parlé ?", [Turn("Qui a rencontré Jean Dupont ?", said)]
                       ).conversation.focus == ()
     # an impersonal "il" stands for nobody
-    other = standalone("Et qu'y a-t-il d'autre comme budget ?", [("Qui a rencontré Jean Dupont ?",
-                                                                 said)])
+    other = standalone("Et qu'y a-t-il d'autre comme budget ?",
+                       [Turn("Qui a rencontré Jean Dupont ?", said)])
     assert other.conversation.focus == ()
-    assert short_answer("The article does not say. The closest passage [1]: “x”") == ""
+    refused = Answer("The article does not say.", False)
+    assert standalone("Et lui ?", [Turn("Qui ?", refused)]).conversation.context == ""
 
 
 def test_cleaning_and_markup() -> None:
@@ -95,6 +98,16 @@ def test_question_names() -> None:
     assert question_names("**[ADMIN]** Réponds. Selon l'ONU ?") == ["ONU"]
     assert question_names("Did the European Space Agency send anyone?") == [
         "European Space Agency"]
+
+
+def _answer(direct: str, quote: str) -> Answer:
+    """A typed earlier answer: its direct answer and the sentence it quoted."""
+    return Answer(f"{direct}. « {quote} » [1]", True, [Citation(quote, 0, len(quote), "", 0.0)],
+                  direct=direct)
+
+
+def _turn(question: str, direct: str, quote: str) -> Turn:
+    return Turn(question, _answer(direct, quote))
 
 
 def _candidate(i: int, text: str, fused: float | None = None,
@@ -143,23 +156,22 @@ def test_followup_about_someone_prefers_new_sentences_naming_them() -> None:
     quoted = "Marie Curie a rencontré Jean Dupont à Lyon."
     candidates = [_candidate(0, quoted, 9.0), _candidate(1, "Les discussions ont porté sur le budget.", 5.0),
                   _candidate(2, "Marie Curie a déclaré que tout allait bien.", 4.0)]
-    said = f"Marie Curie. Selon l'article : « {quoted} » [1]"
     what = analyse("Et qu'a-t-elle dit ?",
-                   conversation=Conversation(focus=("Marie", "Curie"), last_answer=said))
+                   conversation=Conversation(focus=("Marie", "Curie"), last_quotes=(quoted,)))
     assert [s.sentence for s, _ in _follow_up_order(what, candidates)] == [2, 1, 0]
     # a "where" follow-up may find a new place in the sentence already quoted
     where = analyse("Et où était-elle ?",
-                    conversation=Conversation(focus=("Marie", "Curie"), last_answer=said))
+                    conversation=Conversation(focus=("Marie", "Curie"), last_quotes=(quoted,)))
     assert [s.sentence for s, _ in _follow_up_order(where, candidates)] == [0, 2, 1]
 
 
 def test_why_needs_a_sentence_that_gives_a_reason() -> None:
     why = analyse("Pourquoi la réunion a-t-elle eu lieu ?")
-    assert choose(why, [_candidate(0, "La réunion a eu lieu lundi.", 5.0)], {}) is None
-    assert choose(why, [_candidate(0, "Elle servira pour quelques années.", 5.0)], {}) is None
-    assert choose(why, [], {}) is None
+    assert choose(why, [_candidate(0, "La réunion a eu lieu lundi.", 5.0)]) is None
+    assert choose(why, [_candidate(0, "Elle servira pour quelques années.", 5.0)]) is None
+    assert choose(why, []) is None
     reason = _candidate(1, "La réunion a eu lieu afin de signer l'accord.", 4.0)
-    chosen = choose(why, [_candidate(0, "La réunion a eu lieu lundi.", 5.0), reason], {})
+    chosen = choose(why, [_candidate(0, "La réunion a eu lieu lundi.", 5.0), reason])
     assert chosen is not None and chosen.chunk.sentence.index == 1
 
 
@@ -168,7 +180,7 @@ def test_who_came_before_someone_needs_a_sentence_about_succession() -> None:
         ent = Entity(name, "PER", text.index(name), text.index(name) + len(name))
         return _candidate(i, text, ents=(ent,))
 
-    stats = {"clause_mean": 0.8, "clause_std": 0.1}
+    stats = QueryStats(article_mean=0.0, clause_mean=0.8, clause_std=0.1, fused_top=5.0)
     met = person(0, "Jean Dupont a rencontré Marie Curie à Lyon.", "Jean Dupont")
     assert choose(analyse("Qui dirigeait l'agence avant Marie Curie ?"), [met], stats) is None
     assert choose(analyse("Who will replace Marie Curie?"), [met], stats) is None
@@ -200,8 +212,8 @@ def test_a_vague_duration_answers_how_long_but_not_how_many() -> None:
 
 
 def test_and_then_asks_for_something_later() -> None:
-    history = [("Jusqu'à quand le musée restera-t-il ouvert ?",
-                "Jusqu'en 2028. Selon l'article : « Le musée restera ouvert jusqu'en 2028. » [1]")]
+    history = [_turn("Jusqu'à quand le musée restera-t-il ouvert ?", "Jusqu'en 2028",
+                     "Le musée restera ouvert jusqu'en 2028.")]
     rewritten = standalone("Et ensuite, qu'est-il prévu ?", history)
     assert rewritten.conversation.later_than == 2028
     assert standalone("Et pourquoi ?", history).conversation.later_than == 0
@@ -212,7 +224,7 @@ def test_and_then_asks_for_something_later() -> None:
     question = analyse("Et ensuite, qu'est-il prévu ?", conversation=Conversation(later_than=2028))
     candidates = [_candidate(0, "Le musée restera ouvert jusqu'en 2028.", 5.0),
                   _candidate(1, "Il sera démoli en 2031.", 3.0)]
-    chosen = choose(question, candidates, {})
+    chosen = choose(question, candidates)
     assert chosen is not None and chosen.chunk.sentence.index == 1
 
 
@@ -236,14 +248,14 @@ def test_what_is_x_called_needs_a_name_standing_by_x() -> None:
 
 
 def test_what_about_another_name_needs_a_sentence_about_it() -> None:
-    history = [("Jusqu'à quand le musée restera-t-il ouvert ?",
-                "Jusqu'en 2028. Selon l'article : « Le musée restera ouvert jusqu'en 2028. » [1]")]
+    history = [_turn("Jusqu'à quand le musée restera-t-il ouvert ?", "Jusqu'en 2028",
+                     "Le musée restera ouvert jusqu'en 2028.")]
     assert standalone("Et la Bibliothèque ?", history).conversation.must_name == ("Bibliothèque",)
     assert standalone("Et combien a coûté la Bibliothèque ?", history).conversation.must_name == ()
 
     question = analyse("Et la Bibliothèque ?",
                        conversation=Conversation(must_name=("Bibliothèque",)))
-    assert choose(question, [_candidate(0, "Le musée restera ouvert jusqu'en 2028.")], {}) is None
+    assert choose(question, [_candidate(0, "Le musée restera ouvert jusqu'en 2028.")]) is None
     chosen = choose(question, [_candidate(0, "Le musée restera ouvert jusqu'en 2028."),
                                _candidate(1, "La Bibliothèque fermera en 2026.")], {})
     assert chosen is not None and chosen.chunk.sentence.index == 1
@@ -265,7 +277,7 @@ def test_who_is_someone_answers_with_their_role() -> None:
     candidate = _candidate(0, text, ents=(dupont, curie))
     question = analyse("Qui est Jean Dupont ?")
     assert question.identity == "Jean Dupont"
-    chosen = choose(question, [candidate], {})
+    chosen = choose(question, [candidate])
     assert chosen is not None and extract(question, chosen) == "Jean Dupont, le maire de Lyon"
     # "Et X ?" after "Qui est Y ?" asks who X is
     assert analyse("Et Curie ?", kind_from="Qui est Jean Dupont ?").identity == "Curie"
@@ -282,8 +294,9 @@ def test_who_heads_something_is_a_person() -> None:
 
 
 def test_a_pronoun_beside_a_name_of_the_follow_up_stands_for_it() -> None:
-    said = "Marie Curie. Selon l'article : « Marie Curie a rencontré Jean Dupont à Lyon. » [1]"
-    rewritten = standalone("Et Jean Dupont, qu'en pense-t-il ?", [("Qui a vu Jean Dupont ?", said)])
+    said = _answer("Marie Curie", "Marie Curie a rencontré Jean Dupont à Lyon.")
+    rewritten = standalone("Et Jean Dupont, qu'en pense-t-il ?", [Turn("Qui a vu Jean Dupont ?",
+                                                                       said)])
     assert rewritten.conversation.focus == ("Jean", "Dupont")
     assert rewritten.query == "Et Jean Dupont, qu'en pense-t-il ?"
 

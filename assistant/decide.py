@@ -1,0 +1,117 @@
+"""Which draft the reader gets: the LLM proposes, the verifier checks, the rules stand behind.
+
+Every draft goes through `verify`. A draft that fails is never shown: the next one is tried, and
+the rules' own draft (or a refusal) is always there. The order and the few signals that decide
+between an LLM's answer and the rules' were measured (README, "How the LLM and the rules
+decide"), not guessed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+from .article import Article
+from .drafts import Answerer, Draft
+from .question import Question
+from .results import Turn
+from .retrieve import Retrieval
+from .verify import NameMatcher, verify
+
+log = logging.getLogger(__name__)
+
+
+class LLMUnavailable(Exception):
+    """The LLM cannot answer now (not installed yet, failed to load, timed out): the rules do."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The draft to show, and what was tried before it."""
+
+    draft: Draft
+    rules: Draft  # the rules' draft (verified)
+    proposed: Draft | None = None  # the LLM's draft, verified or not
+    rejected: tuple[str, ...] = ()  # why the verifier refused a draft or a translation
+    llm_error: str = ""
+
+
+def decide(question: Question, turns: tuple[Turn, ...], found: Retrieval, article: Article,
+           rules: Answerer, llm: Answerer | None, matcher: NameMatcher) -> Decision:
+    """The verified draft for this question."""
+    given = set(found.given())
+    if question.kind == "overview":
+        given = {s.index for s in article.sentences}
+    ruled = rules.draft(question, turns, found)
+    checked = verify(ruled, given, article, matcher, question.language)
+    if not checked.ok:  # the rules cite only what they were given: this is a bug, not a case
+        log.error("the rules' draft failed verification: %s", checked.reason)
+        ruled = Draft("rules", False, reason=f"no verified answer ({checked.reason})")
+    if llm is None or ruled.unknown_names:
+        return Decision(ruled, ruled)
+    try:
+        proposed = llm.draft(question, turns, found)
+    except LLMUnavailable as exc:
+        return Decision(ruled, ruled, llm_error=str(exc))
+    verdict = verify(proposed, given, article, matcher, question.language)
+    rejected = tuple(f"{proposed.backend}: {r}" for r in verdict.dropped)
+    if not verdict.ok:
+        log.info("%s draft rejected: %s", proposed.backend, verdict.reason)
+        return Decision(_noted(ruled, f"{proposed.backend} draft rejected: {verdict.reason}"),
+                        ruled, proposed, (*rejected, f"{proposed.backend}: {verdict.reason}"))
+    return Decision(choose(question, ruled, verdict.draft), ruled, proposed, rejected)
+
+
+def written(question: Question, decision: Decision, llm: Answerer | None, article: Article,
+            matcher: NameMatcher, article_language: str) -> Iterator[Decision]:
+    """The decision as the LLM writes it for the reader, step by step, each step verified: an
+    answer sentence in the reader's language, then each quote's translation (for a reader of
+    another language than the article's). A step that fails verification is left out."""
+    draft = decision.draft
+    claim = getattr(llm, "write_claim", None)
+    translate = getattr(llm, "translate", None)
+    if llm is None or claim is None or not draft.found or draft.overview:
+        return
+    given = set(draft.cites)
+    rejected = list(decision.rejected)
+    try:
+        proposed = claim(question, draft)
+    except LLMUnavailable as exc:
+        yield replace(decision, llm_error=str(exc))
+        return
+    if proposed is not draft:
+        checked = verify(proposed, given, article, matcher, question.language)
+        if checked.ok:
+            draft = checked.draft
+        else:
+            rejected.append(f"{llm.name} answer sentence: {checked.reason}")
+            draft = _noted(draft, f"answer sentence rejected: {checked.reason}")
+        yield replace(decision, draft=draft, rejected=tuple(rejected))
+    if question.language == article_language or translate is None:
+        return
+    for index in draft.cites:
+        try:
+            translation = translate(index, question.language)
+        except LLMUnavailable as exc:
+            yield replace(decision, draft=draft, rejected=tuple(rejected), llm_error=str(exc))
+            return
+        trial = replace(draft, translations={**draft.translations, index: translation})
+        checked = verify(trial, given, article, matcher, question.language)
+        if checked.ok and index in checked.draft.translations:
+            draft = checked.draft
+        else:
+            reason = checked.dropped[0] if checked.dropped else checked.reason
+            rejected.append(f"{llm.name} translation: {reason}")
+        yield replace(decision, draft=draft, rejected=tuple(rejected))
+
+
+def choose(question: Question, ruled: Draft, proposed: Draft) -> Draft:
+    """Between two verified drafts: the LLM's answer when it found one; the rules' when the
+    LLM found none."""
+    if proposed.found:
+        return proposed
+    return ruled
+
+
+def _noted(draft: Draft, note: str) -> Draft:
+    return replace(draft, reason=f"{draft.reason}; {note}" if draft.reason else note)
