@@ -153,7 +153,7 @@ sup.hl-num {font-weight: 700; color: #92400e; margin-right: .1rem;}
     padding: .3rem 0; flex-wrap: nowrap !important; margin: 0;}
   #input-row > * {min-width: 0 !important;}
   #new-conversation {margin-top: .2rem;}
-  .article-scroll {height: calc(100dvh - 150px);}
+  .article-scroll {height: calc(100dvh - 235px); min-height: 240px;}
 }
 @media (prefers-reduced-motion: reduce) {
   *, *::before, *::after {animation: none !important; transition: none !important;
@@ -176,7 +176,8 @@ const scrollToTarget = () => {
   if (!box || !target) return;
   const t = target.getBoundingClientRect();
   const b = box.getBoundingClientRect();
-  if (b.height === 0 || (t.top >= b.top && t.bottom <= b.bottom)) return;  // hidden, or in view
+  const margin = Math.min(60, b.height / 6);  // in view, but not at the very edge
+  if (b.height === 0 || (t.top >= b.top + 4 && t.bottom <= b.bottom - margin)) return;
   box.scrollTo({top: Math.max(0, t.top - b.top + box.scrollTop - 40),
                 behavior: reduced() ? 'auto' : 'smooth'});
 };
@@ -198,13 +199,22 @@ if (!window.__articleHooks) {
   window.__showArticle = showArticle;
   // Gradio lists the chat's example questions as role="list" of buttons, which is not a list
   // (axe: aria-required-children): they are a group of buttons.
-  const fixExamples = () => {
+  // Gradio names each message "user's message: ..." in English whatever the page's language.
+  const fixGradio = () => {
     for (const list of document.querySelectorAll('#chat .examples[role="list"]')) {
       list.setAttribute('role', 'group');
     }
+    const en = document.querySelector('#intro .intro')?.lang === 'en';
+    const who = {user: en ? 'Your question: ' : 'Votre question : ',
+                 bot: en ? 'Answer: ' : 'Réponse : '};
+    for (const m of document.querySelectorAll(
+        '#chat [data-testid="user"][aria-label], #chat [data-testid="bot"][aria-label]')) {
+      const label = who[m.dataset.testid] + m.textContent.trim().slice(0, 150);
+      if (m.getAttribute('aria-label') !== label) m.setAttribute('aria-label', label);
+    }
   };
-  new MutationObserver(fixExamples).observe(document.body, {childList: true, subtree: true});
-  fixExamples();
+  new MutationObserver(fixGradio).observe(document.body, {childList: true, subtree: true});
+  fixGradio();
   const copyText = async (text) => {
     try { await navigator.clipboard.writeText(text); return; } catch (e) { /* fall back */ }
     const area = document.createElement('textarea');

@@ -361,6 +361,9 @@ def test_both_widths_both_languages_axe_and_screenshots(browser, app, locale, qu
                 arg=labels["send"],
             )
             assert page.get_by_role("textbox", name=labels["box"], exact=True).count() == 1
+            names = page.locator("#chat [data-testid='user']").evaluate_all(
+                "ms => ms.map(m => m.getAttribute('aria-label') || '')")
+            assert names and all(n.startswith(labels["box"]) for n in names)
             assert labels["article"] in page.locator("#article-panel .article-label").inner_text()
             assert all(a.get_attribute("lang") == lang
                        for a in page.locator("#chat .ans").all())
@@ -371,6 +374,9 @@ def test_both_widths_both_languages_axe_and_screenshots(browser, app, locale, qu
             if name == "phone":
                 page.locator("#tab-article").click()
                 page.wait_for_selector("#article-panel .article-scroll", state="visible")
+                assert page.locator("#tab-article").get_attribute("aria-pressed") == "true"
+                assert wait_until(lambda p=page: target_in_view(p), timeout=5)
+                page.wait_for_timeout(500)  # the smooth scroll ends
                 page.screenshot(path=str(ARTIFACTS / f"page-{name}-{lang}-article.png"))
                 check_axe(page, f"{name}-{lang}-article")
         finally:
