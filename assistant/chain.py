@@ -4,6 +4,7 @@ and the `Engine` that loads it once per process."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -129,6 +130,14 @@ class Engine:
         self.rules_chain = build_chain(self.searcher, self.article, self.rules, self.matcher,
                                        None, settings.top_k)
         warm_up()
+
+    def with_llm(self, llm: Answerer | None) -> Engine:
+        """This engine (same article, models and index) answering with another LLM backend."""
+        other = copy.copy(self)
+        other.llm = llm
+        other.chain = build_chain(self.searcher, self.article, self.rules, self.matcher, llm,
+                                  self.settings.top_k)
+        return other
 
     def ask(self, question: str, history: History | None = None) -> Answer:
         """Answer one question, with the conversation so far."""
