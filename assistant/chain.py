@@ -125,6 +125,9 @@ class Engine:
 
             llm = make_llm_answerer(settings, self.article, self.index.manifest)
         self.llm = llm
+        warm = getattr(llm, "warm", None)
+        if warm is not None:  # read the article into the LLM while the first question is typed
+            threading.Thread(target=warm, name="llm-warm", daemon=True).start()
         self.chain = build_chain(self.searcher, self.article, self.rules, self.matcher, llm,
                                  settings.top_k)
         self.rules_chain = build_chain(self.searcher, self.article, self.rules, self.matcher,

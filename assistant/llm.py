@@ -9,6 +9,7 @@ endpoint)."""
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import logging
 import math
@@ -107,24 +108,19 @@ class LocalChat:
             self._lock.release()
 
     def warm(self, messages: list[dict[str, str]]) -> None:
-        """Read the shared prefix now (or load its saved state), not on the first question."""
+        """Read the shared prefix now, or load its state saved on disk by an earlier process
+        (keyed with the index manifest, the model and the prefix itself)."""
         with self._lock:
             llama = self._load()
-            prefix = render_chatml(messages)
+            prefix = render_chatml(messages)[: -len("<|im_end|>\n<|im_start|>assistant\n")]
             tokens = llama.tokenize(prefix.encode("utf-8"), add_bos=False, special=True)
             state_file = self._state_file(prefix)
-            if state_file is not None and state_file.is_file():
-                try:
-                    with state_file.open("rb") as f:
-                        state = pickle.load(f)
-                    if list(state.input_ids[: state.n_tokens]) == tokens[: state.n_tokens]:
-                        llama.load_state(state)
-                        return
-                except Exception as exc:  # noqa: BLE001 - a damaged cache is rebuilt
-                    log.warning("cannot load the LLM prefix cache %s (%s)", state_file, exc)
+            if state_file is not None and _load_state(llama, state_file, tokens):
+                return
+            llama.reset()
             llama.eval(tokens)
             if state_file is not None:
-                _save_state(llama, state_file)
+                _save_state(llama, state_file, len(tokens))
 
     def _state_file(self, prefix: str) -> Path | None:
         if not self.prefix_key:
@@ -139,6 +135,7 @@ class LocalChat:
         if time.monotonic() - self._failed_at < RETRY_SECONDS:
             raise LLMUnavailable(self._failure)
         try:
+            importlib.invalidate_caches()  # it may have been installed since the last look
             import llama_cpp
         except ImportError:
             self._fail("the local LLM is not installed yet (llama-cpp-python: `make llm` builds "
@@ -194,16 +191,51 @@ class _Confidence:
         return min(self.probabilities) if self.probabilities else 1.0
 
 
-def _save_state(llama: Any, path: Path) -> None:
+def _save_state(llama: Any, path: Path, n_tokens: int) -> None:
+    """The KV state of the prefix (not llama-cpp-python's logits copy: hundreds of MB)."""
+    import ctypes
+
+    import llama_cpp
+
     try:
+        size = llama_cpp.llama_state_get_size(llama._ctx.ctx)
+        buffer = (ctypes.c_uint8 * size)()
+        used = llama_cpp.llama_state_get_data(llama._ctx.ctx, buffer, size)
         for old in path.parent.glob("llm-prefix-*.state"):
             old.unlink(missing_ok=True)  # one cached prefix per index directory
         tmp = path.with_suffix(".tmp")
         with tmp.open("wb") as f:
-            pickle.dump(llama.save_state(), f)
+            pickle.dump({"tokens": list(llama.input_ids[:n_tokens]), "state": bytes(buffer)[:used]},
+                        f)
         tmp.replace(path)
     except OSError as exc:
         log.warning("cannot save the LLM prefix cache %s (%s)", path, exc)
+
+
+def _load_state(llama: Any, path: Path, tokens: list[int]) -> bool:
+    """Restore a saved prefix state if it is the state of exactly `tokens`."""
+    import ctypes
+
+    import llama_cpp
+
+    if not path.is_file():
+        return False
+    try:
+        with path.open("rb") as f:
+            saved = pickle.load(f)
+        if [int(t) for t in saved["tokens"]] != list(tokens):
+            return False
+        data = saved["state"]
+        buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+        if llama_cpp.llama_state_set_data(llama._ctx.ctx, buffer, len(data)) != len(data):
+            return False
+        llama.input_ids[: len(tokens)] = tokens
+        llama.n_tokens = len(tokens)
+        llama._requires_eval = True
+        return True
+    except Exception as exc:  # noqa: BLE001 - a damaged cache is rebuilt
+        log.warning("cannot load the LLM prefix cache %s (%s)", path, exc)
+        return False
 
 
 def render_chatml(messages: list[dict[str, str]]) -> str:

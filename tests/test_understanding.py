@@ -314,3 +314,16 @@ def test_a_name_after_an_organisation_noun_is_an_organisation_everywhere() -> No
     kept = one_label_per_name([[Entity("Lyon", "LOC", lyon[0].index("Lyon"), lyon[0].index("Lyon") + 4)]],
                       lyon)
     assert kept[0][0].label == "LOC"
+
+
+@pytest.mark.parametrize(
+    ("text", "overview"),
+    [("De quoi parle cet article ?", True), ("Résume le texte", True), ("Résume l'article", True),
+     ("What is this article about?", True), ("Summarize the article", True),
+     ("What are the main points?", True), ("Quels sont les points principaux ?", True),
+     ("Fais un résumé", True), ("What's it about?", True), ("tl;dr", True),
+     ("Résume la rencontre entre les deux directeurs", False), ("Qui est le directeur ?", False),
+     ("What is the station?", False), ("De quoi ont-ils parlé ?", False)],
+)
+def test_overview_questions(text: str, overview: bool) -> None:
+    assert (question_kind(text) == "overview") is overview
