@@ -44,8 +44,10 @@ def feedback_record(question: str, answer: Answer, rating: str) -> dict[str, Any
     cut: list[bool] = []
 
     def bounded(value: object, limit: int, clean: Callable[[str], str] = drop_surrogates) -> str:
-        text = clean(str(value))
-        if len(text) > limit:
+        # Cut before cleaning too: cleaning is linear in the raw size, which nothing else caps.
+        raw = str(value).lstrip()
+        text = clean(raw[: 4 * limit])
+        if len(text) > limit or len(raw) > 4 * limit:
             cut.append(True)
             return text[: limit - 1] + "…"
         return text
