@@ -1,6 +1,6 @@
 """Hostile input, one table through the Python API and the command line: each input gets an
 `AssistantError` with a clear message or an honest answer, never a traceback, never anything
-run or written. (The chat page runs the same table in the page's tests.)"""
+run or written. The chat page's tests can run the same table (`CASES`, `HISTORIES_MALFORMED`)."""
 
 from __future__ import annotations
 
