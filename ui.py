@@ -273,8 +273,16 @@ if (!window.__articleHooks) {
 }
 """
 
-# Numbers each question the page sends, so that quick ones keep their order on the server.
-COUNT_JS = "(q, n, c) => [q, (window.__asked = (window.__asked || 0) + 1), c]"
+# Before a question goes to the server: the box is emptied at once (what is typed next is never
+# overwritten by a late reply), and the question is numbered, so that quick ones keep their order.
+COUNT_JS = r"""(q, n, c) => {
+  const box = document.querySelector('#question textarea');
+  if (box && q && q.trim() && box.value === q) {
+    box.value = '';
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+  }
+  return [q, (window.__asked = (window.__asked || 0) + 1), c];
+}"""
 SHOW_CHAT_JS = "() => { if (window.__showArticle) window.__showArticle(false); }"
 
 
@@ -452,7 +460,8 @@ def build_demo(settings: Settings | None = None, engine: Any = None) -> gr.Block
         with conv.lock:
             conv.add(Exchange(question, state="waiting", seq=int(seq or 0)))
             messages = conv.messages()
-        return messages, "", "", gr.update(visible=False), gr.update(visible=True)
+        box = gr.skip() if seq else ""  # the page emptied its box itself (COUNT_JS)
+        return messages, box, "", gr.update(visible=False), gr.update(visible=True)
 
     def answer_waiting(conv: Conversation) -> Iterator[dict[str, Any]]:
         """Answer the conversation's waiting questions in order, streaming each answer.
@@ -550,15 +559,14 @@ def build_demo(settings: Settings | None = None, engine: Any = None) -> gr.Block
                 gr.update(**box) if box else gr.skip(),
                 render.render_intro(lang) if relabel else gr.skip(),
                 render.render_tabs(lang) if relabel else gr.skip(),
-                *buttons(lang, busy, relabel),
+                *buttons(lang, busy),
             )
         if not yielded:  # another step of this conversation is answering: it takes this one
             yield skip(9)
 
-    def buttons(lang: str, busy: bool, relabel: bool = True) -> tuple[Any, ...]:
-        """Send, Stop and New conversation: Stop instead of Send while answering."""
-        if not relabel:
-            return gr.update(visible=not busy), gr.update(visible=busy), gr.skip()
+    def buttons(lang: str, busy: bool) -> tuple[Any, ...]:
+        """Send, Stop and New conversation: Stop instead of Send while answering. The labels
+        go with every change (a label set while a button is hidden may not survive)."""
         return (
             gr.update(visible=not busy, value=render.text(lang, "send")),
             gr.update(visible=busy, value=render.text(lang, "stop")),
@@ -583,13 +591,13 @@ def build_demo(settings: Settings | None = None, engine: Any = None) -> gr.Block
     def stop(conv: Conversation):
         with conv.lock:
             conv.stop()
-            return conv.messages(), *buttons(conv.lang, False, relabel=False)
+            return conv.messages(), *buttons(conv.lang, False)
 
     def new_conversation(conv: Conversation):
         with conv.lock:
             conv.clear()
         panel = render.render_article(article, lang=conv.lang)
-        return [], panel, "", "", *buttons(conv.lang, False, relabel=False)
+        return [], panel, "", "", *buttons(conv.lang, False)
 
     def on_load(conv: Conversation, request: gr.Request):
         header = request.headers.get("accept-language") if request is not None else None
