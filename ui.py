@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import socket
 import threading
 import time
 from collections import OrderedDict, deque
@@ -864,17 +865,30 @@ def parse_auth(value: str) -> tuple[str, str] | None:
 
 
 def allowed_hosts(settings: Settings) -> tuple[str, ...]:
-    """The Host headers the page answers to: loopback names, the host it binds to, and any
-    listed in the settings (`ui_allowed_hosts`; "*" allows all)."""
+    """The Host headers the page answers to: loopback names, the host it binds to (bound to every
+    interface: the machine's names and addresses), and any listed in the settings
+    (`ui_allowed_hosts`; "*" allows all, for a proxy that checks the host itself)."""
     hosts = ["127.0.0.1", "localhost", "[::1]", "::1"]
-    if settings.ui_host not in ("", "0.0.0.0", "::"):
+    if settings.ui_host in ("", "0.0.0.0", "::"):
+        hosts += _machine_names()
+    else:
         hosts.append(settings.ui_host)
     extra = getattr(settings, "ui_allowed_hosts", ())
     if isinstance(extra, str):
         extra = tuple(h.strip() for h in extra.split(",") if h.strip())
-    if settings.ui_host in ("0.0.0.0", "::") and not extra:
-        return ("*",)  # bound to every interface with no list: any name the machine has
-    return (*hosts, *extra)
+    return tuple(dict.fromkeys([*hosts, *extra]))
+
+
+def _machine_names() -> list[str]:
+    names = [socket.gethostname(), socket.getfqdn()]
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None)
+    except OSError:
+        infos = []
+    for info in infos:
+        address = str(info[4][0])
+        names.append(f"[{address}]" if ":" in address else address)
+    return [n for n in names if n]
 
 
 # WCAG AA contrast for Gradio's subdued text (its default grey is 1.9:1 on white).

@@ -10,6 +10,7 @@ import dataclasses
 import http.client
 import json
 import re
+import socket
 from types import SimpleNamespace
 from typing import Any
 
@@ -394,7 +395,9 @@ def test_unknown_host_headers_are_refused(app):
 def test_allowed_hosts_follow_the_settings():
     assert "127.0.0.1" in ui.allowed_hosts(Settings())
     assert "chat.example.org" in ui.allowed_hosts(Settings(ui_host="chat.example.org"))
-    assert ui.allowed_hosts(Settings(ui_host="0.0.0.0")) == ("*",)
+    everywhere = ui.allowed_hosts(Settings(ui_host="0.0.0.0"))
+    assert socket.gethostname() in everywhere and "*" not in everywhere
+    assert "evil.example" not in everywhere
 
 
 @pytest.mark.parametrize("value", [":", "user:", ":pw", "  : ", "nocolon", "user:   "])
