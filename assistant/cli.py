@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .chain import Engine, answer
 from .config import Settings
@@ -136,42 +136,89 @@ def _eval(settings: Settings, part: str, as_json: bool, failures: bool,
 
 
 def _bench(settings: Settings, runs: int) -> int:
+    """Time each stage for the rules backend and, unless ASSISTANT_LLM=none, the LLM's."""
     import os
     import subprocess
-    from dataclasses import replace
-    from pathlib import Path
     from tempfile import mkdtemp
 
-    from .evaluate import load_cases
+    from .evaluate import load_cases, scripted_turns
 
     tmp = Path(mkdtemp(prefix="assistant-bench-"))
-    env = {"ASSISTANT_INDEX_DIR": str(tmp)}
     code = ("import time;t=time.perf_counter();from assistant import answer;"
-            "a=answer('{q}');print(round(time.perf_counter()-t,2))")
+            "a=answer({q!r});print(round(time.perf_counter()-t,2), a.backend)")
 
-    def timed(q: str) -> float:
+    def fresh(q: str, llm: str) -> str:
+        env = {**os.environ, "ASSISTANT_INDEX_DIR": str(tmp), "ASSISTANT_LLM": llm}
         out = subprocess.run([sys.executable, "-c", code.format(q=q)], capture_output=True,
-                             text=True, env={**os.environ, **env}, check=True)
-        return float(out.stdout.strip().splitlines()[-1])
+                             text=True, env=env, check=True)
+        return out.stdout.strip().splitlines()[-1]
 
-    print(f"cold: build index + first answer   {timed('Bonjour ?'):.2f}s")
-    print(f"first answer, index on disk        {timed('Bonjour ?'):.2f}s")
-    bench_settings = replace(settings, index_dir=tmp)
-    engine = Engine(bench_settings)
+    print("== rules (ASSISTANT_LLM=none)")
+    print(f"cold: build index + first answer   {fresh('Bonjour ?', 'none')}")
+    print(f"first answer, index on disk        {fresh('Bonjour ?', 'none')}")
+    rules_settings = replace(settings, index_dir=tmp, llm="none")
+    engine = Engine(rules_settings)
     started = time.perf_counter()
-    Engine(bench_settings, rebuild=True)
+    Engine(rules_settings, rebuild=True)
     print(f"index rebuild (in process)         {time.perf_counter() - started:.2f}s")
     cases = load_cases("dev")
     times = []
     for i in range(runs):
         case = cases[i % len(cases)]
+        turns = scripted_turns(engine, case.history)
         t = time.perf_counter()
-        engine.ask(case.question, list(case.history))
+        engine.ask(case.question, turns)
         times.append((time.perf_counter() - t) * 1000)
     times.sort()
     print(f"warm answer() over {runs} questions: p50 {statistics.median(times):.1f} ms, "
           f"p95 {times[int(0.95 * (len(times) - 1))]:.1f} ms, max {times[-1]:.1f} ms")
+    if settings.llm != "none":
+        _bench_llm(replace(settings, index_dir=tmp), fresh, cases)
     return 0
+
+
+def _bench_llm(settings: Settings, fresh: Any, cases: list[Any]) -> None:
+    from .evaluate import scripted_turns
+
+    question = "Jusqu'à quand l'ISS sera-t-elle exploitée ?"
+    print(f"== LLM ({settings.llm})")
+    print(f"fresh process, no prefix cache: first answer   {fresh(question, settings.llm)}")
+    print(f"fresh process, prefix cache on disk: first answer {fresh(question, settings.llm)}")
+    engine = Engine(settings)
+    assert engine.llm is not None
+    engine.ask(question)  # loaded and warm
+    stages: dict[str, list[float]] = {}
+    chat = cast(Any, engine.llm).chat
+    complete = chat.complete
+
+    def timed(messages: list[dict[str, str]], **kwargs: Any) -> Any:
+        stage = next(iter((kwargs.get("schema") or {}).get("properties", {"other": 0})))
+        t = time.perf_counter()
+        try:
+            return complete(messages, **kwargs)
+        finally:
+            stages.setdefault(stage, []).append(time.perf_counter() - t)
+
+    chat.complete = timed
+    totals, firsts = [], []
+    sample = [c for c in cases if c.expect == "answer"][:12]
+    for case in sample:
+        turns = scripted_turns(engine, case.history)
+        t = time.perf_counter()
+        first = None
+        for piece in engine.stream(case.question, turns):
+            if first is None:
+                first = time.perf_counter() - t
+        totals.append(time.perf_counter() - t)
+        firsts.append(first or totals[-1])
+    names = {"answer": "reading (copied phrase)", "sentence": "answer sentence",
+             "translation": "translation of a quote", "summary": "overview"}
+    for stage, values in stages.items():
+        print(f"{names.get(stage, stage):<32} p50 {statistics.median(values):.2f}s "
+              f"(n={len(values)})")
+    print(f"first streamed piece over {len(sample)} questions: p50 "
+          f"{statistics.median(firsts):.2f}s; full answer p50 {statistics.median(totals):.2f}s, "
+          f"max {max(totals):.2f}s")
 
 
 if __name__ == "__main__":
