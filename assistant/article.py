@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .errors import ArticleError
 
-DEFAULT_MAX_CHARS = 200_000  # Settings.max_article_chars
+DEFAULT_MAX_CHARS = 100_000  # Settings.max_article_chars
 _FINAL_PUNCT = tuple(".!?…:;»\"”)")
 _MAX_HEADING_CHARS = 160
 _HEADING_MARK = re.compile(r"(?:^|(?<=\s))#{1,6}[ \t]+")
