@@ -274,16 +274,10 @@ if (!window.__articleHooks) {
 }
 """
 
-# Before a question goes to the server: the box is emptied at once (what is typed next is never
-# overwritten by a late reply), and the question is numbered, so that quick ones keep their order.
-COUNT_JS = r"""(q, n, c) => {
-  const box = document.querySelector('#question textarea');
-  if (box && q && q.trim() && box.value === q) {
-    box.value = '';
-    box.dispatchEvent(new Event('input', {bubbles: true}));
-  }
-  return [q, (window.__asked = (window.__asked || 0) + 1), c];
-}"""
+# Numbers each question the page sends, so that quick ones keep their order on the server.
+# (Emptying the box here instead of from the server would make Gradio drop the box's later
+# label updates.)
+COUNT_JS = "(q, n, c) => [q, (window.__asked = (window.__asked || 0) + 1), c]"
 SHOW_CHAT_JS = "() => { if (window.__showArticle) window.__showArticle(false); }"
 
 
@@ -461,8 +455,7 @@ def build_demo(settings: Settings | None = None, engine: Any = None) -> gr.Block
         with conv.lock:
             conv.add(Exchange(question, state="waiting", seq=int(seq or 0)))
             messages = conv.messages()
-        box = gr.skip() if seq else ""  # the page emptied its box itself (COUNT_JS)
-        return messages, box, "", gr.update(visible=False), gr.update(visible=True)
+        return messages, "", "", gr.update(visible=False), gr.update(visible=True)
 
     def answer_waiting(conv: Conversation) -> Iterator[dict[str, Any]]:
         """Answer the conversation's waiting questions in order, streaming each answer.
@@ -550,20 +543,22 @@ def build_demo(settings: Settings | None = None, engine: Any = None) -> gr.Block
             relabel = lang != sent_lang
             sent_lang = lang
             busy = not frame.get("idle", False)
-            box: dict[str, Any] = dict(labels(lang)[1]) if relabel else {}
-            if frame.get("failed"):
-                box["value"] = frame["failed"]
             yield (
                 frame["chat"],
                 frame.get("panel", gr.skip()),
                 render.render_status(frame["status"], "error") if "status" in frame else gr.skip(),
-                gr.update(**box) if box else gr.skip(),
+                frame["failed"] if frame.get("failed") else gr.skip(),
                 render.render_intro(lang) if relabel else gr.skip(),
                 render.render_tabs(lang) if relabel else gr.skip(),
                 *buttons(lang, busy),
             )
         if not yielded:  # another step of this conversation is answering: it takes this one
             yield skip(9)
+
+    def relabel_box(conv: Conversation):
+        """The question box's labels in the conversation's language (a step of its own: Gradio
+        may drop a label update that comes with a streamed frame)."""
+        return gr.update(**labels(conv.lang)[1])
 
     def buttons(lang: str, busy: bool) -> tuple[Any, ...]:
         """Send, Stop and New conversation: Stop instead of Send while answering. The labels
@@ -702,6 +697,10 @@ def build_demo(settings: Settings | None = None, engine: Any = None) -> gr.Block
             "show_progress": "hidden",
             "trigger_mode": "multiple",
         }
+        relabel_io: dict[str, Any] = {
+            "fn": relabel_box, "inputs": [conv_state], "outputs": [question], "queue": False,
+            "api_visibility": "private", "show_progress": "hidden",
+        }
         answering = [
             question.submit(**add_io).then(**respond_io),
             send.click(**add_io).then(**respond_io),
@@ -710,6 +709,8 @@ def build_demo(settings: Settings | None = None, engine: Any = None) -> gr.Block
                 api_visibility="private", show_progress="hidden",
             ).then(**add_io).then(**respond_io),
         ]
+        for event in answering:
+            event.then(**relabel_io)
         api_button.click(
             ask, [question, conv_state], [chatbot, article_panel, question, status],
             api_name="ask", show_progress="hidden",

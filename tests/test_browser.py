@@ -274,7 +274,7 @@ def test_two_quick_questions_are_both_answered_in_order(browser, slow_app):
             page.keyboard.press("Enter")
         page.wait_for_selector("#chat .q-wait", timeout=2500)  # the second one waits, visibly
         page.wait_for_function(f"document.querySelectorAll('{ANSWERED}').length === 2",
-                               timeout=20_000)
+                               timeout=TIMEOUT_MS)
         questions = page.locator("#chat .q").all_inner_texts()
         assert questions == ["Première question ?", "Deuxième question ?"]
         # The second was asked with the first in its history.
@@ -301,7 +301,7 @@ def test_stop_ends_the_answer_and_the_conversation_goes_on(browser, slow_app):
         assert page.locator(ANSWERED).count() == 0
         page.fill("#question textarea", "Another one?")
         page.keyboard.press("Enter")
-        page.wait_for_selector(ANSWERED, timeout=20_000)
+        page.wait_for_selector(ANSWERED, timeout=TIMEOUT_MS)
     finally:
         page.context.close()
 
@@ -397,7 +397,7 @@ def test_reduced_motion_stops_the_typing_animation(browser, slow_app):
             "getComputedStyle(document.querySelector('#chat .typing-dots span')).animationName"
         )
         assert animation == "none"
-        page.wait_for_selector(ANSWERED, timeout=20_000)
+        page.wait_for_selector(ANSWERED, timeout=TIMEOUT_MS)
     finally:
         context.close()
 
