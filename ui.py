@@ -200,8 +200,28 @@ if (!window.__articleHooks) {
   window.__showArticle = showArticle;
   // Gradio lists the chat's example questions as role="list" of buttons, which is not a list
   // (axe: aria-required-children): they are a group of buttons.
+  // Votes are shown again whenever the chat is drawn anew.
+  window.__votes = {};
+  const showVotes = () => {
+    for (const [id, vote] of Object.entries(window.__votes)) {
+      const buttons = document.querySelectorAll(`#chat button.vote[value^="${id}:"]`);
+      for (const b of buttons) {
+        const pressed = String(b.value === `${id}:${vote.rating}`);
+        if (b.getAttribute('aria-pressed') !== pressed) b.setAttribute('aria-pressed', pressed);
+      }
+      const tools = buttons.length ? buttons[0].parentElement : null;
+      if (tools && !tools.querySelector('.vote-note')) {
+        const span = document.createElement('span');
+        span.className = 'vote-note';
+        span.setAttribute('role', 'status');
+        span.textContent = vote.note;
+        tools.appendChild(span);
+      }
+    }
+  };
   // Gradio names each message "user's message: ..." in English whatever the page's language.
   const fixGradio = () => {
+    showVotes();
     for (const list of document.querySelectorAll('#chat .examples[role="list"]')) {
       list.setAttribute('role', 'group');
     }
@@ -247,17 +267,8 @@ if (!window.__articleHooks) {
     if (button.classList.contains('vote')) {
       const [id, rating] = button.value.split(':');
       const note = await panel.server.vote({id, rating, lang: ans.lang});
-      for (const b of ans.querySelectorAll('button.vote')) {
-        b.setAttribute('aria-pressed', String(b === button));
-      }
-      let span = ans.querySelector('.vote-note');
-      if (!span) {
-        span = document.createElement('span');
-        span.className = 'vote-note';
-        span.setAttribute('role', 'status');
-        button.parentElement.appendChild(span);
-      }
-      span.textContent = typeof note === 'string' ? note : '';
+      window.__votes[id] = {rating, note: typeof note === 'string' ? note : ''};
+      showVotes();
       return;
     }
     const spans = [...ans.querySelectorAll('button.src-btn')]

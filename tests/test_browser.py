@@ -217,7 +217,8 @@ def test_feedback_copy_new_conversation_and_empty_question(page: Page, app, sett
     assert record["rating"] == "up"
     assert record["question"] == "Où M Bakanov a-t-il rencontré l'administrateur de la NASA ?"
     assert record["citations"][0]["start"] == start
-    page.wait_for_function("document.querySelector('#chat .vote-note').innerText.includes('Merci')")
+    page.wait_for_function(
+        "document.querySelector('#chat .vote-note')?.innerText.includes('Merci')")
     assert up.get_attribute("aria-pressed") == "true"
 
     page.fill("#question textarea", "   ")
