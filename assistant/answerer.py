@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from .article import Article
 from .config import ARTICLE_LANGUAGE, Settings
 from .drafts import Draft
+from .facts import normalise
 from .names import NameChecker
 from .nlp import Entity
 from .question import Question
@@ -55,6 +56,18 @@ class RulesAnswerer:
         self.index = index
         self.names = names
         self.thresholds = thresholds
+
+    def holds_kind(self, question: Question, draft: Draft) -> bool:
+        """Whether a draft's direct answer holds an entity of the kind the question asks for
+        (a year for "when", a person for "who"...), in a role the question allows. True when
+        the question asks for no particular kind."""
+        if not question.wants or not draft.found or not draft.cites:
+            return True
+        chunk = self.index.chunks[draft.cites[0]]
+        wanted = normalise(draft.direct)
+        text = chunk.sentence.text
+        return any(normalise(text[e.start:e.end]) in wanted or wanted in normalise(
+            text[e.start:e.end]) for e in answer_entities(question, chunk))
 
     def draft(self, question: Question, turns: tuple[Turn, ...], found: Retrieval) -> Draft:
         if question.kind == "overview":

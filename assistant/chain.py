@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 # that nothing re-reads the wording of an answer.
 History = Sequence[Turn | tuple[str, Answer] | tuple[str, str]]
 MAX_TURNS = 8  # the last turns a follow-up may lean on; older ones are dropped
+TURN_CHARS = 500  # what is kept of an earlier question
 
 
 def validate_question(question: object, settings: Settings) -> str:
@@ -112,7 +113,7 @@ class Engine:
     def __init__(self, settings: Settings, rebuild: bool = False,
                  llm: Answerer | None = None) -> None:
         self.settings = settings
-        self.article: Article = load_article(settings.article_path)
+        self.article: Article = load_article(settings.article_path, settings.max_article_chars)
         self.embeddings = make_embeddings(settings)
         self.index = open_index(settings, self.article, self.embeddings, rebuild=rebuild)
         self.searcher = Searcher(self.index, self.embeddings)
@@ -202,22 +203,26 @@ class Engine:
             return []
         if isinstance(history, str | bytes) or not isinstance(history, Sequence):
             raise HistoryError("the history must be a list of (question, answer) turns")
+        items = list(history)[-MAX_TURNS:]
         turns: list[Turn] = []
-        for item in list(history)[-MAX_TURNS:]:
+        for n, item in enumerate(items):
             if isinstance(item, Turn):
-                turns.append(item)
-                continue
+                item = (item.question, item.answer)
             if not isinstance(item, tuple | list) or len(item) != 2:
                 raise HistoryError("each history turn must be a (question, answer) pair")
             question, said = item
             if not isinstance(question, str):
                 raise HistoryError("a history turn's question must be text")
-            asked = clean_question(question)[: self.settings.max_question_chars]
+            asked = clean_question(question[: 4 * TURN_CHARS])[:TURN_CHARS]
             if isinstance(said, Answer):
                 turns.append(Turn(asked, said))
             elif isinstance(said, str):
-                if strip_markup(asked):
+                # Only the last turn's answer is worth answering again: a follow-up leans on
+                # it; earlier text answers stand as questions alone.
+                if n == len(items) - 1 and strip_markup(asked):
                     turns.append(Turn(asked, self.ask_rules(asked, turns)))
+                else:
+                    turns.append(Turn(asked, Answer("", False)))
             else:
                 raise HistoryError("a history turn's answer must be an Answer or text")
         return turns

@@ -112,7 +112,8 @@ def _eval(settings: Settings, part: str, as_json: bool, failures: bool,
         saved.extend({"part": name, "id": o.case.id, "expect": o.case.expect,
                       "kind": o.case.kind, "correct": o.correct, "found": o.answer.found,
                       "backend": o.answer.backend, "rules_found": o.rules_found,
-                      "proposed_found": o.proposed_found, "seconds": round(o.seconds, 3),
+                      "proposed_found": o.proposed_found, "kind_ok": o.kind_ok,
+                      "seconds": round(o.seconds, 3),
                       "text": o.answer.text, "reason": o.answer.reason,
                       "rejected": list(o.rejected)} for o in report.outcomes)
         if failures and not as_json:

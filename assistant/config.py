@@ -47,7 +47,11 @@ class Settings:
     ui_port: int = 7860
     ui_auth: str = ""  # "user:password" turns on the login page
     ui_concurrency: int = 2
-    ui_queue_size: int = 16
+    # 20 users asking at once (4 questions each in flight at most) got no refusal with 64
+    # (README, "Load"); 16 refused 44-58 of 200.
+    ui_queue_size: int = 64
+    ui_rate_limit: int = 30  # questions a minute per client address; 0: no limit
+    ui_allowed_hosts: tuple[str, ...] = ()  # Host headers accepted besides the bound address
     feedback_path: Path = Path("feedback.jsonl")
     # The LLM that reads and writes answers (README, "LLM"): "local" (the bundled GGUF through
     # llama.cpp), "openai" (any OpenAI-compatible endpoint) or "none" (the rules alone).
@@ -92,6 +96,7 @@ class Settings:
             "ASSISTANT_UI_PORT": "ui_port",
             "ASSISTANT_UI_CONCURRENCY": "ui_concurrency",
             "ASSISTANT_UI_QUEUE_SIZE": "ui_queue_size",
+            "ASSISTANT_UI_RATE_LIMIT": "ui_rate_limit",
             "ASSISTANT_FEEDBACK_MAX_BYTES": "feedback_max_bytes",
             "ASSISTANT_MAX_ARTICLE_CHARS": "max_article_chars",
             "ASSISTANT_LLM_THREADS": "llm_threads",
@@ -110,6 +115,9 @@ class Settings:
         for var, name in floats.items():
             if env.get(var):
                 values[name] = _parse(var, env[var], float)
+        if env.get("ASSISTANT_UI_ALLOWED_HOSTS"):
+            values["ui_allowed_hosts"] = tuple(
+                h.strip() for h in env["ASSISTANT_UI_ALLOWED_HOSTS"].split(",") if h.strip())
         key = env.get("ASSISTANT_LLM_API_KEY") or env.get("OPENAI_API_KEY") or ""
         if key:
             values["llm_api_key"] = key.strip()

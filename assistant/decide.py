@@ -34,6 +34,7 @@ class Decision:
     proposed: Draft | None = None  # the LLM's draft, verified or not
     rejected: tuple[str, ...] = ()  # why the verifier refused a draft or a translation
     llm_error: str = ""
+    kind_ok: bool | None = None  # the LLM's answer holds the kind of entity asked for
 
 
 def decide(question: Question, turns: tuple[Turn, ...], found: Retrieval, article: Article,
@@ -59,7 +60,10 @@ def decide(question: Question, turns: tuple[Turn, ...], found: Retrieval, articl
         log.info("%s draft rejected: %s", proposed.backend, verdict.reason)
         return Decision(_noted(ruled, f"{proposed.backend} draft rejected: {verdict.reason}"),
                         ruled, proposed, (*rejected, f"{proposed.backend}: {verdict.reason}"))
-    return Decision(choose(question, ruled, verdict.draft), ruled, proposed, rejected)
+    holds = getattr(rules, "holds_kind", None)
+    kind_ok = holds(question, verdict.draft) if holds is not None else None
+    return Decision(choose(question, ruled, verdict.draft), ruled, proposed, rejected,
+                    kind_ok=kind_ok)
 
 
 def written(question: Question, decision: Decision, llm: Answerer | None, article: Article,

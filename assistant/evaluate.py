@@ -81,6 +81,7 @@ class CaseResult:
     unverified: int = 0  # claims in the shown text that its citations do not support
     rules_found: bool | None = None
     proposed_found: bool | None = None
+    kind_ok: bool | None = None
 
 
 @dataclass
@@ -194,6 +195,7 @@ def judge(case: Case, outcome: Outcome, seconds: float, rank: int | None,
         unverified=unsupported_claims(answer, matcher or NameMatcher(None)),
         rules_found=decision.rules.found if decision else None,
         proposed_found=decision.proposed.found if decision and decision.proposed else None,
+        kind_ok=decision.kind_ok if decision else None,
     )
 
 

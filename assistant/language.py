@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from functools import lru_cache
 from typing import Any
@@ -37,8 +38,10 @@ def _lingua() -> Any:
 
 
 def marker_count(text: str) -> int:
-    """How many words of `text` are French or English function words."""
-    return sum(1 for w in words(text) if fold(w) in _FOLDED["fr"] or fold(w) in _FOLDED["en"])
+    """How many pieces of `text` (words, and the parts of elisions and inversions: "jusqu'",
+    "-t-elle") are French or English function words."""
+    pieces = re.findall(r"\w+", fold(text))
+    return sum(1 for p in pieces if p in _FOLDED["fr"] or p in _FOLDED["en"])
 
 
 def warm_up() -> None:

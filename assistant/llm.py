@@ -95,11 +95,15 @@ class LocalChat:
 
             from llama_cpp import LogitsProcessorList, StoppingCriteriaList
 
-            out = llama.create_completion(
-                prompt, max_tokens=max_tokens, temperature=0.0, top_k=1, grammar=grammar,
-                stop=["<|im_end|>", "<|endoftext|>"], logits_processor=LogitsProcessorList([probe]),
-                stopping_criteria=StoppingCriteriaList([past_deadline]),
-            )
+            try:
+                out = llama.create_completion(
+                    prompt, max_tokens=max_tokens, temperature=0.0, top_k=1, grammar=grammar,
+                    stop=["<|im_end|>", "<|endoftext|>"],
+                    logits_processor=LogitsProcessorList([probe]),
+                    stopping_criteria=StoppingCriteriaList([past_deadline]),
+                )
+            except (ValueError, RuntimeError) as exc:  # a prompt over the context, a decode error
+                raise LLMUnavailable(f"the local LLM could not answer ({exc})") from None
             if time.perf_counter() > deadline:
                 raise LLMUnavailable(f"the local LLM took over {self.settings.llm_timeout:.0f} s")
             text = out["choices"][0]["text"]
@@ -117,8 +121,15 @@ class LocalChat:
             state_file = self._state_file(prefix)
             if state_file is not None and _load_state(llama, state_file, tokens):
                 return
+            if len(tokens) >= self.settings.llm_context - 256:
+                return  # too long to keep: each question reads its own passages
             llama.reset()
-            llama.eval(tokens)
+            try:
+                llama.eval(tokens)
+            except (ValueError, RuntimeError) as exc:
+                log.warning("the local LLM could not read the article (%s)", exc)
+                llama.reset()
+                return
             if state_file is not None:
                 _save_state(llama, state_file, len(tokens))
 
@@ -294,25 +305,44 @@ class LLMAnswerer:
     """Reads and writes with an LLM. Every draft it returns is checked by `verify`; what it
     writes (an answer sentence, translations, an overview) is checked again."""
 
-    def __init__(self, chat: Chat, article: Article) -> None:
+    def __init__(self, chat: Chat, article: Article, budget_chars: int = 9000) -> None:
         self.chat = chat
         self.name = chat.name
         self.article = article
+        whole = prompts.article_block(article)
+        # The whole article when it fits the context (read once, reused by every question);
+        # else the passages retrieved for each question.
+        self.whole: str | None = whole if len(whole) <= budget_chars else None
+        self.budget_chars = budget_chars
 
     def warm(self) -> None:
         """Read the article prefix now (or load it from disk), if the backend caches it."""
         warm = getattr(self.chat, "warm", None)
-        if warm is not None:
+        if warm is not None and self.whole is not None:
             try:
-                warm(prompts.prefix_messages(self.article))
+                warm(prompts.prefix_messages(self.whole))
             except LLMUnavailable:
                 pass
+
+    def _block(self, sentences: set[int]) -> str:
+        """The article, or the given sentences of it when it does not fit the context."""
+        if self.whole is not None:
+            return self.whole
+        kept: set[int] = set()
+        for i in sorted(sentences):
+            kept.add(i)
+            if len(prompts.article_block(self.article, kept)) > self.budget_chars:
+                kept.discard(i)
+                break
+        return prompts.article_block(self.article, kept)
 
     def draft(self, question: Question, turns: tuple[Turn, ...], found: Retrieval) -> Draft:
         if question.kind == "overview":
             return self._overview(question)
+        ranked = [p.sentence for p in found.passages]
         reply = self.chat.complete(
-            prompts.reader_messages(self.article, question.search, _previous(turns)),
+            prompts.reader_messages(self._block(set(ranked)), question.search,
+                                    _previous(turns)),
             max_tokens=READ_TOKENS, schema=prompts.READ_SCHEMA)
         phrase = _field(reply.text, "answer")
         if not phrase:
@@ -331,8 +361,8 @@ class LLMAnswerer:
         if not draft.found or draft.overview or not draft.direct or not draft.cites:
             return draft
         reply = self.chat.complete(
-            prompts.writer_messages(self.article, question.search, draft.direct,
-                                    question.language),
+            prompts.writer_messages(self._block(set(draft.cites)), question.search,
+                                    draft.direct, question.language),
             max_tokens=WRITE_TOKENS, schema=prompts.WRITE_SCHEMA)
         sentence = _one_sentence(_field(reply.text, "sentence") or "")
         if not sentence:
@@ -343,12 +373,13 @@ class LLMAnswerer:
         """A machine translation of article sentence `index` (to be verified)."""
         sentence = self.article.sentences[index].text
         reply = self.chat.complete(
-            prompts.translation_messages(self.article, sentence, language),
+            prompts.translation_messages(self._block({index}), sentence, language),
             max_tokens=int(len(sentence) / 2.2) + 24, schema=prompts.TRANSLATE_SCHEMA)
         return _one_paragraph(_field(reply.text, "translation") or "")
 
     def _overview(self, question: Question) -> Draft:
-        reply = self.chat.complete(prompts.summary_messages(self.article, question.language),
+        lead = {s.index for s in self.article.sentences}  # as much of it as fits, from the top
+        reply = self.chat.complete(prompts.summary_messages(self._block(lead), question.language),
                                    max_tokens=SUMMARY_TOKENS, schema=prompts.SUMMARY_SCHEMA)
         summary = _one_paragraph(_field(reply.text, "summary") or "")
         parts = [p for p in re.split(r"(?<=[.!?])\s+", summary) if p][:4]
@@ -439,6 +470,14 @@ def make_llm_answerer(settings: Settings, article: Article,
                       manifest: dict[str, Any]) -> LLMAnswerer:
     """The LLM answerer the settings ask for (its model loads on first use)."""
     if settings.llm == "openai":
-        return LLMAnswerer(openai_chat(settings), article)
+        return LLMAnswerer(openai_chat(settings), article,
+                           budget_chars=context_budget(settings.llm_context))
     key = f"{manifest.get('article_sha256', '')}:{manifest.get('store', '')}"
-    return LLMAnswerer(LocalChat(settings, prefix_key=key), article)
+    return LLMAnswerer(LocalChat(settings, prefix_key=key), article,
+                       budget_chars=context_budget(settings.llm_context))
+
+
+def context_budget(context_tokens: int) -> int:
+    """How many characters of article fit the context beside the examples, the task and the
+    answer (about 1,300 tokens), at about 2.5 characters a token (French, numbers, names)."""
+    return max(1000, int((context_tokens - 1300) * 2.5))

@@ -50,16 +50,20 @@ READ_SCHEMA = {
 LANGUAGE_NAMES = {"fr": "French", "en": "English"}
 
 
-def article_block(article: Article) -> str:
-    """The article as the LLM reads it: title, subtitle, headings and sentences."""
+def article_block(article: Article, only: set[int] | None = None) -> str:
+    """The article as the LLM reads it: title, subtitle, headings and sentences (`only`: just
+    these sentences, in the article's order, for an article too long for the context)."""
     lines = [article.title]
     if article.subtitle:
         lines.append(article.subtitle)
     for section in article.sections:
+        kept = [s.text for s in section.sentences if only is None or s.index in only]
+        if not kept:
+            continue
         if section.heading:
             lines.append(f"\n{section.heading}")
-        lines.append(" ".join(s.text for s in section.sentences))
-    return "\n".join(line for line in lines if line is not None)
+        lines.append(" ".join(kept))
+    return "\n".join(lines)
 
 
 WRITE_SCHEMA = {"type": "object", "properties": {"sentence": {"type": "string"}},
@@ -70,9 +74,10 @@ SUMMARY_SCHEMA = {"type": "object", "properties": {"summary": {"type": "string"}
                   "required": ["summary"]}
 
 
-def prefix_messages(article: Article) -> list[dict[str, str]]:
-    """What every task starts with: the instructions, the worked examples and the article.
-    It is the same for every question about `article`, so llama.cpp computes it once."""
+def prefix_messages(block: str) -> list[dict[str, str]]:
+    """What every task starts with: the instructions, the worked examples and the article (or,
+    for an article too long for the context, the passages retrieved for the question). With the
+    whole article it is the same for every question, so llama.cpp computes it once."""
     messages = [{"role": "system", "content": SYSTEM + "\n\n" + READ_TASK},
                 {"role": "user", "content": f"Article:\n{EXAMPLE_ARTICLE}\n\nQuestion: "
                                             f"{EXAMPLES[0][0]}"}]
@@ -82,45 +87,45 @@ def prefix_messages(article: Article) -> list[dict[str, str]]:
         messages.append({"role": "user", "content": f"Question: {asked}"})
         messages.append({"role": "assistant",
                          "content": json.dumps({"answer": copied}, ensure_ascii=False)})
-    messages.append({"role": "user", "content": f"New article:\n{article_block(article)}\n\n"})
+    messages.append({"role": "user", "content": f"New article:\n{block}\n\n"})
     return messages
 
 
-def _task(article: Article, task: str) -> list[dict[str, str]]:
-    messages = prefix_messages(article)
+def _task(block: str, task: str) -> list[dict[str, str]]:
+    messages = prefix_messages(block)
     messages[-1] = {"role": "user", "content": messages[-1]["content"] + task}
     return messages
 
 
-def reader_messages(article: Article, question: str, previous: str = "") -> list[dict[str, str]]:
+def reader_messages(block: str, question: str, previous: str = "") -> list[dict[str, str]]:
     """Ask for the phrase of the article that answers `question` (JSON: READ_SCHEMA)."""
     context = f"Earlier in this conversation: {previous}\n" if previous else ""
-    return _task(article, f"{context}Question: {question}")
+    return _task(block, f"{context}Question: {question}")
 
 
-def writer_messages(article: Article, question: str, phrase: str,
+def writer_messages(block: str, question: str, phrase: str,
                     language: str) -> list[dict[str, str]]:
     """Ask for one short answer sentence in the reader's language (JSON: WRITE_SCHEMA)."""
     name = LANGUAGE_NAMES.get(language, "English")
-    return _task(article, (
+    return _task(block, (
         f"Question: {question}\nThe answer found in the article: {phrase}\n"
         f"Now write one short {name} sentence that answers the question with this answer, "
         f"using only facts of the article, as JSON {{\"sentence\": \"...\"}}."))
 
 
-def translation_messages(article: Article, sentence: str,
+def translation_messages(block: str, sentence: str,
                          language: str) -> list[dict[str, str]]:
     """Ask for a faithful translation of one sentence of the article (JSON: TRANSLATE_SCHEMA)."""
     name = LANGUAGE_NAMES.get(language, "English")
-    return _task(article, (
+    return _task(block, (
         f"Translate this sentence of the article into {name}, faithfully, keeping every name "
         f"and number as written, as JSON {{\"translation\": \"...\"}}:\n{sentence}"))
 
 
-def summary_messages(article: Article, language: str) -> list[dict[str, str]]:
+def summary_messages(block: str, language: str) -> list[dict[str, str]]:
     """Ask for a two-to-three sentence summary of the article (JSON: SUMMARY_SCHEMA)."""
     name = LANGUAGE_NAMES.get(language, "English")
-    return _task(article, (
+    return _task(block, (
         f"Summarize the whole article in {name} in two or three short sentences, using only "
         f"facts it states and keeping names and numbers as written, as JSON "
         f"{{\"summary\": \"...\"}}."))
