@@ -176,7 +176,7 @@ def scripted_turns(engine: Engine, history: tuple[tuple[str, str], ...]) -> list
 
 
 def judge(case: Case, outcome: Outcome, seconds: float, rank: int | None,
-          matcher: NameMatcher | None = None) -> CaseResult:
+          matcher: NameMatcher | None = None, article_text: str = "") -> CaseResult:
     """Is the answer right for this case?"""
     answer = outcome.answer
     text = fold(answer.text)
@@ -192,19 +192,24 @@ def judge(case: Case, outcome: Outcome, seconds: float, rank: int | None,
     return CaseResult(
         case, answer, seconds, correct, fact_ok, cite_ok, language_ok, rank,
         rejected=decision.rejected if decision else (),
-        unverified=unsupported_claims(answer, matcher or NameMatcher(None)),
+        unverified=unsupported_claims(answer, matcher or NameMatcher(None), article_text),
         rules_found=decision.rules.found if decision else None,
         proposed_found=decision.proposed.found if decision and decision.proposed else None,
         kind_ok=decision.kind_ok if decision else None,
     )
 
 
-def unsupported_claims(answer: Answer, matcher: NameMatcher) -> int:
+def unsupported_claims(answer: Answer, matcher: NameMatcher, article_text: str = "") -> int:
     """A check of the shown text, after composition: numbers and names outside the quotes and
-    translations that no citation states (0 when everything shown is supported)."""
+    translations that no citation states (0 when everything shown is supported). Quoted text
+    that is word for word in the article (a title) counts as quoted."""
     if not answer.found:
         return 0
     said = answer.text
+    for quoted in re.findall(r"«\s*(.+?)\s*»|“(.+?)”", said):
+        span = quoted[0] or quoted[1]
+        if span and span in article_text:
+            said = said.replace(span, " ")
     for c in answer.citations:
         said = said.replace(c.text, " ")
         if c.translation:
@@ -240,5 +245,6 @@ def run(engine: Engine, part: str, cases: list[Case] | None = None) -> Report:
             targets = [s.index for s in sentences if any(c in s.text for c in case.cite)]
             hits = [order.index(t) for t in targets if t in order]
             rank = min(hits) if hits else None
-        report.outcomes.append(judge(case, outcome, seconds, rank, engine.matcher))
+        report.outcomes.append(judge(case, outcome, seconds, rank, engine.matcher,
+                                     engine.article.text))
     return report

