@@ -37,6 +37,7 @@ class Draft:
     unknown_names: tuple[str, ...] = ()  # names the question mentions and the article does not
     closest: int | None = None  # a refusal's closest passage, shown as such (not as a source)
     overview: bool = False  # an overview of the article, not the answer to one question
+    confidence: float = 1.0  # an LLM's: the probability of its least likely copied token
 
 
 class Answerer(Protocol):

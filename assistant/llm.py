@@ -286,7 +286,16 @@ class LangChainChat:
                 self._said = True
             raise LLMUnavailable(self._failure) from None
         self._said = False
-        return Completion(str(reply.content), 1.0, time.perf_counter() - started)
+        return Completion(str(reply.content), _lowest_probability(reply),
+                          time.perf_counter() - started)
+
+
+def _lowest_probability(reply: Any) -> float:
+    """The least likely token of a reply, when the server sent log-probabilities (else 1)."""
+    tokens = (getattr(reply, "response_metadata", None) or {}).get("logprobs") or {}
+    values = [float(t["logprob"]) for t in tokens.get("content") or []
+              if isinstance(t, dict) and isinstance(t.get("logprob"), int | float)]
+    return math.exp(min(values)) if values else 1.0
 
 
 def openai_chat(settings: Settings) -> LangChainChat:
@@ -296,7 +305,7 @@ def openai_chat(settings: Settings) -> LangChainChat:
     model = ChatOpenAI(
         base_url=settings.llm_url, model=settings.llm_model or "default",
         api_key=SecretStr(settings.llm_api_key or "none"), temperature=0.0,
-        timeout=settings.llm_timeout, max_retries=0,
+        timeout=settings.llm_timeout, max_retries=0, logprobs=True,
     )
     return LangChainChat(model, "openai", settings.llm_url)
 
@@ -354,7 +363,8 @@ class LLMAnswerer:
             return Draft(self.name, True, cites=first, direct=phrase,
                          reason="the LLM's phrase is not in a retrieved sentence")
         return Draft(self.name, True, cites=(where,), direct=phrase,
-                     reason=f"the LLM copied it (confidence {reply.confidence:.2f})")
+                     reason=f"the LLM copied it (confidence {reply.confidence:.2f})",
+                     confidence=reply.confidence)
 
     def write_claim(self, question: Question, draft: Draft) -> Draft:
         """`draft` with one answer sentence in the reader's language (to be verified)."""
