@@ -79,8 +79,7 @@ class Step:
 
 
 def build_chain(searcher: Searcher, article: Article, rules: Answerer, matcher: NameMatcher,
-                llm: Answerer | None = None, top_k: int = 8,
-                min_confidence: float = 0.0) -> Runnable:
+                llm: Answerer | None = None, top_k: int = 8) -> Runnable:
     """LCEL: {question, turns} -> understand -> retrieve -> decide (drafts, verified) -> Answer.
     `llm` is tried first when given; every draft passes the verifier, and the rules answer
     when a draft fails."""
@@ -101,8 +100,7 @@ def build_chain(searcher: Searcher, article: Article, rules: Answerer, matcher: 
 
     def answer_step(step: Step) -> Outcome:
         assert step.found is not None
-        decision = decide(step.question, step.turns, step.found, article, rules, llm, matcher,
-                          min_confidence)
+        decision = decide(step.question, step.turns, step.found, article, rules, llm, matcher)
         answer = compose(decision.draft, step.found, article, step.question.language)
         return Outcome(answer, decision, step.question, step.found)
 
@@ -132,7 +130,7 @@ class Engine:
         if warm is not None:  # read the article into the LLM while the first question is typed
             threading.Thread(target=warm, name="llm-warm", daemon=True).start()
         self.chain = build_chain(self.searcher, self.article, self.rules, self.matcher, llm,
-                                 settings.top_k, settings.llm_min_confidence)
+                                 settings.top_k)
         self.rules_chain = build_chain(self.searcher, self.article, self.rules, self.matcher,
                                        None, settings.top_k)
         warm_up()
@@ -142,7 +140,7 @@ class Engine:
         other = copy.copy(self)
         other.llm = llm
         other.chain = build_chain(self.searcher, self.article, self.rules, self.matcher, llm,
-                                  self.settings.top_k, self.settings.llm_min_confidence)
+                                  self.settings.top_k)
         return other
 
     def ask(self, question: str, history: History | None = None) -> Answer:

@@ -63,9 +63,6 @@ class Settings:
     llm_timeout: float = 20.0  # seconds for one LLM call; past it the rules answer
     llm_threads: int = 2
     llm_context: int = 4096
-    # An LLM answer whose least likely copied token is less probable than this is not shown
-    # (README, "How the LLM and the rules decide"); 0 trusts every verified LLM answer.
-    llm_min_confidence: float = 0.0
     # Bounds on what the assistant stores or reads (README "Bounds").
     feedback_max_bytes: int = 5_000_000  # feedback.jsonl rotates to feedback.jsonl.1 past this
     max_article_chars: int = 100_000  # 541 sentences: 7 min to build, 1.8 s an answer (README)
@@ -105,8 +102,7 @@ class Settings:
             "ASSISTANT_LLM_THREADS": "llm_threads",
             "ASSISTANT_LLM_CONTEXT": "llm_context",
         }
-        floats = {"ASSISTANT_MIN_MARGIN": "min_margin", "ASSISTANT_LLM_TIMEOUT": "llm_timeout",
-                  "ASSISTANT_LLM_MIN_CONFIDENCE": "llm_min_confidence"}
+        floats = {"ASSISTANT_MIN_MARGIN": "min_margin", "ASSISTANT_LLM_TIMEOUT": "llm_timeout"}
         for var, name in paths.items():
             if env.get(var):
                 values[name] = Path(env[var]).expanduser()

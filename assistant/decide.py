@@ -38,8 +38,7 @@ class Decision:
 
 
 def decide(question: Question, turns: tuple[Turn, ...], found: Retrieval, article: Article,
-           rules: Answerer, llm: Answerer | None, matcher: NameMatcher,
-           min_confidence: float = 0.0) -> Decision:
+           rules: Answerer, llm: Answerer | None, matcher: NameMatcher) -> Decision:
     """The verified draft for this question."""
     given = set(found.given())
     if question.kind == "overview":
@@ -63,8 +62,7 @@ def decide(question: Question, turns: tuple[Turn, ...], found: Retrieval, articl
                         ruled, proposed, (*rejected, f"{proposed.backend}: {verdict.reason}"))
     holds = getattr(rules, "holds_kind", None)
     kind_ok = holds(question, verdict.draft) if holds is not None else None
-    return Decision(choose(question, ruled, verdict.draft, min_confidence), ruled, proposed,
-                    rejected,
+    return Decision(choose(question, ruled, verdict.draft), ruled, proposed, rejected,
                     kind_ok=kind_ok)
 
 
@@ -113,20 +111,19 @@ def written(question: Question, decision: Decision, llm: Answerer | None, articl
 
 
 
-def choose(question: Question, ruled: Draft, proposed: Draft,
-           min_confidence: float = 0.0) -> Draft:
-    """Between two verified drafts: the LLM's answer when it found one and was sure enough of
-    it; a refusal when it found one unsure; the rules' draft when the LLM found none."""
+def choose(question: Question, ruled: Draft, proposed: Draft) -> Draft:
+    """Between two verified drafts. The rules' refusal stands (the question asks for a kind of
+    answer no retrieved sentence holds, or nothing stands out): the small LLM answers questions
+    the article cannot answer with a phrase on the same topic. Otherwise the LLM's answer when
+    it found one, else the rules'. Measured on the dev halves (84 cases: dev2 and the unseen
+    texts' dev halves): right answers 68% (rules alone) -> 79%, refusals 74% -> 74%, where
+    trusting every LLM answer gave 82% but 41% refusals (README, "How the LLM and the rules
+    decide")."""
     if proposed.found and proposed.overview:
         return proposed
-    if proposed.found and proposed.confidence >= min_confidence:
-        return proposed
-    if proposed.found:
-        return Draft(proposed.backend, False, closest=proposed.cites[0] if proposed.cites else None,
-                     reason=f"the LLM's answer {proposed.direct!r} was unsure (its least likely "
-                            f"token {proposed.confidence:.2f} < {min_confidence}); the rules "
-                            f"{'found' if ruled.found else 'found nothing either'}")
-    return ruled
+    if not ruled.found:
+        return ruled
+    return proposed if proposed.found else ruled
 
 
 def _noted(draft: Draft, note: str) -> Draft:
