@@ -41,9 +41,12 @@ def normalise(text: str) -> str:
 
 
 def is_span(phrase: str, sentence: str) -> bool:
-    """Whether `phrase` is a verbatim span of `sentence` (after case, accent and quote folding)."""
+    """Whether `phrase` is a verbatim span of `sentence` (after case, accent and quote folding),
+    made of whole words: "3" is not a span of "2030"."""
     wanted = normalise(phrase).strip(" .,;:!?\"'")
-    return bool(wanted) and wanted in normalise(sentence)
+    if not wanted:
+        return False
+    return re.search(rf"(?<![\w-]){re.escape(wanted)}(?![\w-])", normalise(sentence)) is not None
 
 
 def numbers(text: str) -> set[str]:
