@@ -20,15 +20,17 @@ from assistant.chain import Engine
 from assistant.evaluate import run, settings_for, unsupported_claims
 from assistant.model_files import model_ready
 
-# Floors at the numbers measured when this test was written, minus a margin (README, "Quality").
-FLOORS = {"heldout": {"answer_accuracy": 0.6, "refusal_recall": 0.6},
-          "news-heldout": {"answer_accuracy": 0.5},
-          "encyclopedia-heldout": {"answer_accuracy": 0.5}}
+# Floors below the numbers measured when this test was written (README, "Quality": 50% / 100% /
+# 78% right answers, 82% / 75% / 40% refusals), so that a regression shows.
+FLOORS = {"heldout": {"answer_accuracy": 0.4, "refusal_recall": 0.7},
+          "news-heldout": {"answer_accuracy": 0.8, "refusal_recall": 0.5},
+          "encyclopedia-heldout": {"answer_accuracy": 0.6, "refusal_recall": 0.2}}
 
 
 @pytest.fixture(scope="module")
 def settings() -> Settings:
-    settings = replace(Settings.from_env(), llm="local")
+    # A long timeout: on a busy machine the first read of the article takes a while.
+    settings = replace(Settings.from_env(), llm="local", llm_timeout=180.0)
     assert model_ready(settings.llm_model_path), "the model is missing: run `make llm`"
     import llama_cpp  # noqa: F401 - fails here, not later, when `make llm` has not run
 
