@@ -48,7 +48,7 @@ index: $(STAMP)
 # 20 users x 10 questions at once through the page's HTTP API, then a 3-minute soak (README "Load").
 loadtest: $(STAMP)
 	$(BIN)/assistant index
-	$(BIN)/python scripts/loadtest.py
+	$(BIN)/python scripts/loadtest.py --env ASSISTANT_LLM=none
 
 # torch first, from the CPU build on disk: otherwise pip resolves a multi-GB CUDA build.
 $(STAMP): pyproject.toml
