@@ -42,7 +42,7 @@ def normalise(text: str) -> str:
 
 def is_span(phrase: str, sentence: str) -> bool:
     """Whether `phrase` is a verbatim span of `sentence` (after case, accent and quote folding),
-    made of whole words: "3" is not a span of "2030"."""
+    made of whole words: "3" is not a span of "1930"."""
     wanted = normalise(phrase).strip(" .,;:!?\"'")
     if not wanted:
         return False
@@ -66,7 +66,7 @@ def numbers(text: str) -> set[str]:
 
 
 def names(text: str) -> list[str]:
-    """The names a text states: runs of capitalised words and acronyms ("Sean Duffy", "United
+    """The names a text states: runs of capitalised words and acronyms ("Marie Curie", "United
     States"), except function words and a sentence's first word when it stands alone."""
     out = []
     for sentence in re.split(r"(?<=[.!?:;«»\"“”\n(\[])\s*", text):

@@ -35,7 +35,7 @@ class Verdict:
 
 class NameMatcher:
     """Tells whether a name of a generated text is one its source sentences state: spelled the
-    same (accents, case and small differences aside: "Moscou" / "Moscow"), or the same name in
+    same (accents, case and small differences aside: "Londres" / "London"), or the same name in
     another language by e5 ("United States" / "États-Unis")."""
 
     def __init__(self, embeddings: ArrayEmbeddings | None) -> None:
