@@ -58,7 +58,8 @@ def decide(question: Question, turns: tuple[Turn, ...], found: Retrieval, articl
     rejected = tuple(f"{proposed.backend}: {r}" for r in verdict.dropped)
     if not verdict.ok:
         log.info("%s draft rejected: %s", proposed.backend, verdict.reason)
-        return Decision(_noted(ruled, f"{proposed.backend} draft rejected: {verdict.reason}"),
+        # The reader's `reason` says that, not what: the rejected text is the LLM's, unverified.
+        return Decision(_noted(ruled, f"the {proposed.backend} LLM's draft failed verification"),
                         ruled, proposed, (*rejected, f"{proposed.backend}: {verdict.reason}"))
     holds = getattr(rules, "holds_kind", None)
     kind_ok = holds(question, verdict.draft) if holds is not None else None
@@ -89,7 +90,7 @@ def written(question: Question, decision: Decision, llm: Answerer | None, articl
             draft = checked.draft
         else:
             rejected.append(f"{llm.name} answer sentence: {checked.reason}")
-            draft = _noted(draft, f"answer sentence rejected: {checked.reason}")
+            draft = _noted(draft, "the LLM's answer sentence failed verification")
         yield replace(decision, draft=draft, rejected=tuple(rejected))
     if question.language == article_language or translate is None:
         return
