@@ -8,7 +8,7 @@ import copy
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableLambda
@@ -73,9 +73,8 @@ class Step:
 
     question: Question
     turns: tuple[Turn, ...]
+    query: str  # the standalone query that is searched
     found: Retrieval | None = None
-    decision: Decision | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def build_chain(searcher: Searcher, article: Article, rules: Answerer, matcher: NameMatcher,
@@ -90,12 +89,10 @@ def build_chain(searcher: Searcher, article: Article, rules: Answerer, matcher: 
         conversation = detect(strip_markup(turns[-1].question)) if turns else ""
         parsed = analyse(inputs["question"], kind_from=rewritten.kind_from,
                          default_language=conversation, conversation=rewritten.conversation)
-        step = Step(parsed, turns)
-        step.extra["query"] = rewritten.query
-        return step
+        return Step(parsed, turns, rewritten.query)
 
     def retrieve(step: Step) -> Step:
-        step.found = searcher.retrieve(strip_markup(step.extra["query"]), top_k)
+        step.found = searcher.retrieve(strip_markup(step.query), top_k)
         return step
 
     def answer_step(step: Step) -> Outcome:

@@ -26,7 +26,6 @@ from .text import fold, strip_markup
 from .verify import NameMatcher
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "tests" / "data"
-QUESTION_DIR = DATA_DIR
 TEXTS_DIR = DATA_DIR / "texts"
 # part -> (text, question file). dev: tuned on. dev2: written later by helpers who had not seen
 # the engine, tuned on afterwards. heldout: never tuned on. The unseen texts' sets were written
