@@ -16,13 +16,39 @@ from .drafts import Answerer, Draft
 from .question import Question
 from .results import Turn
 from .retrieve import Retrieval
-from .verify import NameMatcher, verify
+from .support import Aligner
+from .verify import NameMatcher, Verdict, verify
 
 log = logging.getLogger(__name__)
 
 
 class LLMUnavailable(Exception):
     """The LLM cannot answer now (not installed yet, failed to load, timed out): the rules do."""
+
+
+class LLMBusy(LLMUnavailable):
+    """The LLM would make this reader wait too long (its queue, another article being read):
+    the rules' verified answer is given at once, as the quick answer."""
+
+
+QUICK = "quick"  # Answer.backend of the rules' answer given at once because the LLM was busy
+
+
+@dataclass(frozen=True)
+class Checks:
+    """What the verifier needs besides the draft: the article, its language, the name matcher
+    and the translation aligner."""
+
+    article: Article
+    matcher: NameMatcher
+    aligner: Aligner | None = None
+    language: str = "fr"  # the article's
+
+
+def context_of(question: Question, turns: tuple[Turn, ...]) -> str:
+    """The words an answer sentence may take from the conversation: the question and the
+    earlier questions (never the wording of earlier answers)."""
+    return " ".join([question.search, *(t.question for t in turns)])
 
 
 @dataclass(frozen=True)
@@ -37,24 +63,38 @@ class Decision:
     kind_ok: bool | None = None  # the LLM's answer holds the kind of entity asked for
 
 
-def decide(question: Question, turns: tuple[Turn, ...], found: Retrieval, article: Article,
-           rules: Answerer, llm: Answerer | None, matcher: NameMatcher) -> Decision:
+def decide(question: Question, turns: tuple[Turn, ...], found: Retrieval, checks: Checks,
+           rules: Answerer, llm: Answerer | None) -> Decision:
     """The verified draft for this question."""
+    article = checks.article
     given = set(found.given())
     if question.kind == "overview":
         given = {s.index for s in article.sentences}
-    ruled = rules.draft(question, turns, found)
-    checked = verify(ruled, given, article, matcher, question.language)
+    context = context_of(question, turns)
+
+    def check(draft: Draft, allowed: set[int]) -> Verdict:
+        return verify(draft, allowed, article, checks.matcher, question.language, context,
+                      checks.language, checks.aligner)
+
+    ruled = with_stored_translations(rules.draft(question, turns, found), llm,
+                                     question.language, checks.language)
+    checked = check(ruled, given)
     if not checked.ok:  # the rules cite only what they were given: this is a bug, not a case
         log.error("the rules' draft failed verification: %s", checked.reason)
         ruled = Draft("rules", False, reason=f"no verified answer ({checked.reason})")
+    else:
+        ruled = checked.draft
     if llm is None or ruled.unknown_names:
         return Decision(ruled, ruled)
     try:
         proposed = llm.draft(question, turns, found)
     except LLMUnavailable as exc:
+        if isinstance(exc, LLMBusy):
+            quick = replace(ruled, backend=QUICK)
+            return Decision(_noted(quick, f"quick answer: {exc}"), ruled, llm_error=str(exc))
         return Decision(ruled, ruled, llm_error=str(exc))
-    verdict = verify(proposed, given, article, matcher, question.language)
+    proposed = with_stored_translations(proposed, llm, question.language, checks.language)
+    verdict = check(proposed, given)
     rejected = tuple(f"{proposed.backend}: {r}" for r in verdict.dropped)
     if not verdict.ok:
         log.info("%s draft rejected: %s", proposed.backend, verdict.reason)
@@ -67,11 +107,25 @@ def decide(question: Question, turns: tuple[Turn, ...], found: Retrieval, articl
                     kind_ok=kind_ok)
 
 
-def written(question: Question, decision: Decision, llm: Answerer | None, article: Article,
-            matcher: NameMatcher, article_language: str) -> Iterator[Decision]:
-    """The decision as the LLM writes it for the reader, step by step, each step verified: an
-    answer sentence in the reader's language, then each quote's translation (for a reader of
-    another language than the article's). A step that fails verification is left out."""
+def with_stored_translations(draft: Draft, llm: Answerer | None, language: str,
+                             article_language: str) -> Draft:
+    """`draft` with the stored translation of each sentence it cites, for a reader of another
+    language than the article's (computed once per article: no waiting)."""
+    work = getattr(llm, "work", None)
+    if work is None or language == article_language or not draft.found:
+        return draft
+    stored = {i: t for i in draft.cites if i not in draft.translations
+              and (t := work.translation(i, language))}
+    return replace(draft, translations={**draft.translations, **stored}) if stored else draft
+
+
+def written(question: Question, decision: Decision, llm: Answerer | None, checks: Checks,
+            turns: tuple[Turn, ...] = ()) -> Iterator[Decision]:
+    """The decision as the LLM writes it for the reader, step by step, each step verified: for
+    a reader of another language than the article's, the translation of each quote that was
+    not stored yet; then an answer sentence in the reader's language, checked word by word
+    against the cited sentences (or their verified translations). A step that fails
+    verification is left out: the verified short answer and its quote stand."""
     draft = decision.draft
     claim = getattr(llm, "write_claim", None)
     translate = getattr(llm, "translate", None)
@@ -79,37 +133,42 @@ def written(question: Question, decision: Decision, llm: Answerer | None, articl
         return
     given = set(draft.cites)
     rejected = list(decision.rejected)
+    context = context_of(question, turns)
+
+    def check(trial: Draft) -> Verdict:
+        return verify(trial, given, checks.article, checks.matcher, question.language, context,
+                      checks.language, checks.aligner)
+
+    if question.language != checks.language and translate is not None:
+        for index in draft.cites:
+            if index in draft.translations:
+                continue
+            try:
+                translation = translate(index, question.language)
+            except LLMUnavailable as exc:
+                yield replace(decision, draft=draft, rejected=tuple(rejected), llm_error=str(exc))
+                return
+            checked = check(replace(draft, translations={**draft.translations,
+                                                          index: translation}))
+            if checked.ok and index in checked.draft.translations:
+                draft = checked.draft
+            else:
+                reason = checked.dropped[0] if checked.dropped else checked.reason
+                rejected.append(f"{llm.name} translation: {reason}")
+            yield replace(decision, draft=draft, rejected=tuple(rejected))
     try:
         proposed = claim(question, draft)
     except LLMUnavailable as exc:
-        yield replace(decision, llm_error=str(exc))
+        yield replace(decision, draft=draft, rejected=tuple(rejected), llm_error=str(exc))
         return
     if proposed is not draft:
-        checked = verify(proposed, given, article, matcher, question.language)
+        checked = check(proposed)
         if checked.ok:
             draft = checked.draft
         else:
             rejected.append(f"{llm.name} answer sentence: {checked.reason}")
             draft = _noted(draft, "the LLM's answer sentence failed verification")
         yield replace(decision, draft=draft, rejected=tuple(rejected))
-    if question.language == article_language or translate is None:
-        return
-    for index in draft.cites:
-        try:
-            translation = translate(index, question.language)
-        except LLMUnavailable as exc:
-            yield replace(decision, draft=draft, rejected=tuple(rejected), llm_error=str(exc))
-            return
-        trial = replace(draft, translations={**draft.translations, index: translation})
-        checked = verify(trial, given, article, matcher, question.language)
-        if checked.ok and index in checked.draft.translations:
-            draft = checked.draft
-        else:
-            reason = checked.dropped[0] if checked.dropped else checked.reason
-            rejected.append(f"{llm.name} translation: {reason}")
-        yield replace(decision, draft=draft, rejected=tuple(rejected))
-
-
 
 
 def choose(question: Question, ruled: Draft, proposed: Draft) -> Draft:
