@@ -8,28 +8,42 @@
 from .chain import Engine, answer, answer_stream, get_engine
 from .config import Settings
 from .errors import (
+    ArticleError,
+    ArticleNotTextError,
+    ArticleTooLongError,
+    ArticleWithoutSentencesError,
     AssistantError,
+    EmptyArticleError,
     EmptyQuestionError,
     HistoryError,
     IndexBuildError,
     ModelLoadError,
     QuestionTooLongError,
 )
+from .library import Progress, article_key, engine_for
 from .results import Answer, Citation, Turn
 
 __all__ = [
     "Answer",
+    "ArticleError",
+    "ArticleNotTextError",
+    "ArticleTooLongError",
+    "ArticleWithoutSentencesError",
     "AssistantError",
     "Citation",
+    "EmptyArticleError",
     "EmptyQuestionError",
     "Engine",
     "HistoryError",
     "IndexBuildError",
     "ModelLoadError",
     "QuestionTooLongError",
+    "Progress",
     "Settings",
     "Turn",
     "answer",
     "answer_stream",
+    "article_key",
+    "engine_for",
     "get_engine",
 ]

@@ -12,7 +12,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ArticleError
+from .errors import (
+    ArticleError,
+    ArticleNotTextError,
+    ArticleTooLongError,
+    ArticleWithoutSentencesError,
+    EmptyArticleError,
+)
 
 DEFAULT_MAX_CHARS = 100_000  # Settings.max_article_chars
 _FINAL_PUNCT = tuple(".!?…:;»\"”)")
@@ -84,13 +90,20 @@ def load_article(path: Path, max_chars: int = DEFAULT_MAX_CHARS) -> Article:
     limit = (f"the limit is {max_chars:,} characters (ASSISTANT_MAX_ARTICLE_CHARS): give one "
              "article, not a collection, or raise the limit")
     if too_big:
-        raise ArticleError(f"the article {path} is over {4 * max_chars:,} bytes long; {limit}")
+        raise ArticleTooLongError(f"the article {path} is over {4 * max_chars:,} bytes long; "
+                                  f"{limit}")
     try:
         text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ArticleError(f"the article {path} is not UTF-8 text") from None
+    except UnicodeDecodeError as exc:
+        raise ArticleNotTextError(
+            f"the article {path} is not UTF-8 text (byte {exc.start:,} cannot be read): save it "
+            "as UTF-8 plain text"
+        ) from None
+    if "\x00" in text:
+        raise ArticleNotTextError(f"the article {path} holds NUL bytes, so it is not plain text: "
+                                  "give a plain-text article")
     if len(text) > max_chars:
-        raise ArticleError(f"the article {path} is {len(text):,} characters long; {limit}")
+        raise ArticleTooLongError(f"the article {path} is {len(text):,} characters long; {limit}")
     return parse_article(text)
 
 
@@ -99,9 +112,9 @@ def parse_article(text: str) -> Article:
     lines = [(m.start(), m.group()) for m in re.finditer(r"[^\n]+", text)]
     lines = [(start, line) for start, line in lines if line.strip()]
     if not lines:
-        raise ArticleError("the article is empty (expected a title line, then paragraphs)")
+        raise EmptyArticleError("the article is empty (expected a title line, then paragraphs)")
 
-    title = lines[0][1].strip()
+    title = lines[0][1].strip().lstrip("\ufeff").strip()  # a byte order mark is no title
     rest = lines[1:]
     subtitle = ""
     if rest and _is_heading(rest[0][1]):
@@ -161,7 +174,9 @@ def parse_article(text: str) -> Article:
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
     if not article.sentences:
-        raise ArticleError("the article has no sentences (expected paragraphs after the title)")
+        raise ArticleWithoutSentencesError(
+            "the article has no sentences (expected paragraphs after the title line): add the "
+            "article's paragraphs below its title")
     return article
 
 

@@ -9,6 +9,7 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableLambda
@@ -28,7 +29,7 @@ from .names import NameChecker
 from .question import Question, analyse
 from .results import Answer, Turn
 from .retrieve import HybridRetriever, Retrieval, Searcher
-from .store import open_index
+from .store import OnProgress, open_index
 from .text import clean_question, strip_markup
 from .verify import NameMatcher
 
@@ -108,11 +109,12 @@ class Engine:
     """Everything loaded once: article, embeddings, index, retriever, answerers and chain."""
 
     def __init__(self, settings: Settings, rebuild: bool = False,
-                 llm: Answerer | None = None) -> None:
+                 llm: Answerer | None = None, progress: OnProgress | None = None) -> None:
         self.settings = settings
         self.article: Article = load_article(settings.article_path, settings.max_article_chars)
         self.embeddings = make_embeddings(settings)
-        self.index = open_index(settings, self.article, self.embeddings, rebuild=rebuild)
+        self.index = open_index(settings, self.article, self.embeddings, rebuild=rebuild,
+                                progress=progress)
         self.searcher = Searcher(self.index, self.embeddings)
         self.retriever = HybridRetriever(searcher=self.searcher, k=settings.top_k)
         self.names = NameChecker(self.index, self.embeddings)
@@ -240,18 +242,37 @@ def get_engine(settings: Settings | None = None) -> Engine:
         return engine
 
 
-def answer(question: str, history: History | None = None, *, settings: Settings | None = None,
-           engine: Engine | None = None) -> Answer:
-    """Answer a question about the article, citing the sentences the answer comes from."""
-    settings = settings or (engine.settings if engine else None) or Settings.from_env()
-    validate_question(question, settings)  # bad input fails before any model loads
-    return (engine or get_engine(settings)).ask(question, history)
+def answer(question: str, history: History | None = None, *, article: str | Path | None = None,
+           settings: Settings | None = None, engine: Engine | None = None) -> Answer:
+    """Answer a question about the article, citing the sentences the answer comes from.
+
+    `article`: the article's text or a `pathlib.Path` to it (None: the settings' article, the
+    bundled one by default); the citations' offsets index that text."""
+    return _engine(question, article, settings, engine).ask(question, history)
 
 
 def answer_stream(question: str, history: History | None = None, *,
-                  settings: Settings | None = None,
-                  engine: Engine | None = None) -> Iterator[str | Answer]:
-    """Like `answer`, streamed: text pieces as they are verified, then the final `Answer`."""
+                  article: str | Path | None = None, settings: Settings | None = None,
+                  engine: Engine | None = None,
+                  cancel: threading.Event | None = None) -> Iterator[str | Answer]:
+    """Like `answer`, streamed: text pieces as they are verified, then the final `Answer`.
+    `cancel`, when set, ends the answer being written (passed on to `Engine.stream`)."""
+    chosen = _engine(question, article, settings, engine)
+    if cancel is None:
+        yield from chosen.stream(question, history)
+    else:
+        yield from chosen.stream(question, history, cancel=cancel)  # type: ignore[call-arg]
+
+
+def _engine(question: str, article: str | Path | None, settings: Settings | None,
+            engine: Engine | None) -> Engine:
+    """The engine that answers; bad input (question, then article) fails before models load."""
+    if engine is not None and article is not None:
+        raise ValueError("give answer() an article or an engine, not both")
     settings = settings or (engine.settings if engine else None) or Settings.from_env()
     validate_question(question, settings)
-    yield from (engine or get_engine(settings)).stream(question, history)
+    if engine is not None:
+        return engine
+    from .library import engine_for
+
+    return engine_for(article, settings)

@@ -67,6 +67,11 @@ class Settings:
     feedback_max_bytes: int = 5_000_000  # feedback.jsonl rotates to feedback.jsonl.1 past this
     max_article_chars: int = 100_000  # 541 sentences: 7 min to build, 1.8 s an answer (README)
     chroma_url: str = ""  # "http://host:port": a Chroma server instead of the index directory
+    # The articles readers bring (`answer(..., article=...)`, README "Python API"): engines kept
+    # in memory (least recently used evicted) and article directories kept under
+    # <index_dir>/articles/ (least recently used removed first; one is a few hundred KB).
+    max_articles: int = 8
+    max_stored_articles: int = 50
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -101,6 +106,8 @@ class Settings:
             "ASSISTANT_MAX_ARTICLE_CHARS": "max_article_chars",
             "ASSISTANT_LLM_THREADS": "llm_threads",
             "ASSISTANT_LLM_CONTEXT": "llm_context",
+            "ASSISTANT_MAX_ARTICLES": "max_articles",
+            "ASSISTANT_MAX_STORED_ARTICLES": "max_stored_articles",
         }
         floats = {"ASSISTANT_MIN_MARGIN": "min_margin", "ASSISTANT_LLM_TIMEOUT": "llm_timeout"}
         for var, name in paths.items():
@@ -136,6 +143,11 @@ class Settings:
         if self.feedback_max_bytes < 1 or self.max_article_chars < 1:
             raise ConfigError(
                 "ASSISTANT_FEEDBACK_MAX_BYTES and ASSISTANT_MAX_ARTICLE_CHARS must be positive"
+            )
+        if self.max_articles < 1 or self.max_stored_articles < 1:
+            raise ConfigError(
+                f"ASSISTANT_MAX_ARTICLES ({self.max_articles}) and ASSISTANT_MAX_STORED_ARTICLES "
+                f"({self.max_stored_articles}) must be at least 1"
             )
         if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
             raise ConfigError(

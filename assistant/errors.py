@@ -23,6 +23,22 @@ class ArticleError(AssistantError):
     """The article file is missing, unreadable or empty."""
 
 
+class EmptyArticleError(ArticleError):
+    """The article given is empty or blank."""
+
+
+class ArticleWithoutSentencesError(ArticleError):
+    """The article has a title but no paragraph with a sentence in it."""
+
+
+class ArticleTooLongError(ArticleError):
+    """The article is longer than the configured cap (`max_article_chars`)."""
+
+
+class ArticleNotTextError(ArticleError):
+    """The article is not text: bytes, a file that is not UTF-8, or a string holding NULs."""
+
+
 class ModelLoadError(AssistantError):
     """An embedding or language model could not be loaded."""
 

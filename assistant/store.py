@@ -11,6 +11,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
@@ -45,6 +46,20 @@ _MANIFEST_ID = "manifest"
 STORE_SPARSE = False
 _EMBED_BATCH = 256
 _WRITE_BATCH = 1000  # rows per Chroma add (a server limits the size of one request)
+_PROGRESS_BATCH = 64  # passages embedded between two progress reports, when someone listens
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of preparing an article, for a progress bar: `done` of `total` units."""
+
+    step: str  # "reading" | "tagging" | "embedding" | "writing" | "ready"
+    done: int
+    total: int
+
+
+# Called with each step as a build goes; the embedding step reports from a worker thread.
+OnProgress = Callable[[Progress], None]
 
 
 @dataclass(frozen=True)
@@ -86,14 +101,15 @@ def expected_manifest(article: Article, embeddings: Embedder) -> dict[str, Any]:
 
 
 def open_index(settings: Settings, article: Article, embeddings: Embedder,
-               rebuild: bool = False) -> ArticleIndex:
-    """Open the index if it matches `article` and `embeddings`; (re)build it otherwise.
+               rebuild: bool = False, progress: OnProgress | None = None) -> ArticleIndex:
+    """Open the index if it matches `article` and `embeddings`; (re)build it otherwise,
+    reporting the build's steps to `progress` when given.
 
     With `settings.chroma_url` the store is a collection on that Chroma server, with the same
     manifest logic. A read-only index directory is opened from a private temporary copy (Chroma
     cannot open a store it cannot write), and built there if it is missing or stale."""
     if settings.chroma_url:
-        return _open_remote(settings.chroma_url, article, embeddings, rebuild)
+        return _open_remote(settings.chroma_url, article, embeddings, rebuild, progress)
     root = Path(settings.index_dir)
     expected = expected_manifest(article, embeddings)
     if not rebuild:
@@ -114,7 +130,7 @@ def open_index(settings: Settings, article: Article, embeddings: Embedder,
                 opened = _try_open(root, article, embeddings, expected)
                 if opened is not None:
                     return opened
-            build_index(root, article, embeddings, expected)
+            build_index(root, article, embeddings, expected, progress)
     except Timeout:
         raise IndexBuildError(
             f"another process has held the index lock {root / '.build.lock'} for 2 minutes; "
@@ -144,7 +160,8 @@ class _Prepared:
     sentences: int
 
 
-def prepare(article: Article, embeddings: Embedder) -> _Prepared:
+def prepare(article: Article, embeddings: Embedder,
+            progress: OnProgress | None = None) -> _Prepared:
     """Chunk, tag and embed the article (the slow part of a build), logging progress."""
     sentences = list(article.sentences)
     all_clauses = [clauses(s.text) for s in sentences]
@@ -162,13 +179,17 @@ def prepare(article: Article, embeddings: Embedder) -> _Prepared:
             texts.append(c.text)
             metas.append({**base, "kind": "clause", "clause_start": c.start})
     log.info("index build: %d sentences, %d passages to embed", len(sentences), len(texts))
+    report = progress or (lambda _: None)
+    report(Progress("tagging", 0, len(sentences)))
+    report(Progress("embedding", 0, len(texts)))
 
     # The embedding engines release the GIL: embed while spaCy loads and tags the sentences.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        dense = pool.submit(_embed_with_progress, embeddings, texts)
+        dense = pool.submit(_embed_with_progress, embeddings, texts, progress)
         sparse_job = pool.submit(_sparse_or_none, embeddings, [s.text for s in sentences])
         all_entities = annotate(article)
         log.info("index build: named entities tagged in %d sentences", len(sentences))
+        report(Progress("tagging", len(sentences), len(sentences)))
         vectors, sparse = dense.result(), sparse_job.result()
         if sparse is not None:
             log.info("index build: sparse terms of %d sentences computed", len(sentences))
@@ -182,41 +203,55 @@ def prepare(article: Article, embeddings: Embedder) -> _Prepared:
     return _Prepared(ids, texts, metas, vectors, len(sentences))
 
 
-def _embed_with_progress(embeddings: Embedder, texts: list[str]) -> np.ndarray:
-    """The passages' vectors, embedded in batches, with a progress line every 10% or so."""
-    if len(texts) <= _EMBED_BATCH:
-        return embeddings.documents_array(texts)
+def _embed_with_progress(embeddings: Embedder, texts: list[str],
+                         progress: OnProgress | None = None) -> np.ndarray:
+    """The passages' vectors, embedded in batches, with a progress line every 10% or so (and
+    a report to `progress` after every batch)."""
+    batch = _EMBED_BATCH if progress is None else _PROGRESS_BATCH
+    if len(texts) <= batch:
+        vectors = embeddings.documents_array(texts)
+        if progress is not None:
+            progress(Progress("embedding", len(texts), len(texts)))
+        return vectors
     parts, logged = [], 0.0
-    for start in range(0, len(texts), _EMBED_BATCH):
-        parts.append(embeddings.documents_array(texts[start : start + _EMBED_BATCH]))
-        done = min(start + _EMBED_BATCH, len(texts)) / len(texts)
+    for start in range(0, len(texts), batch):
+        parts.append(embeddings.documents_array(texts[start : start + batch]))
+        count = min(start + batch, len(texts))
+        if progress is not None:
+            progress(Progress("embedding", count, len(texts)))
+        done = count / len(texts)
         if done - logged >= 0.1 or done == 1:
             log.info("index build: embedded %d%% of %d passages", round(100 * done), len(texts))
             logged = done
     return np.concatenate(parts)
 
 
-def _write(collection: Any, prepared: _Prepared) -> None:
+def _write(collection: Any, prepared: _Prepared, progress: OnProgress | None = None) -> None:
     log.info("index build: writing %d rows to Chroma", len(prepared.ids))
-    for start in range(0, len(prepared.ids), _WRITE_BATCH):
+    total = len(prepared.ids)
+    if progress is not None:
+        progress(Progress("writing", 0, total))
+    for start in range(0, total, _WRITE_BATCH):
         end = start + _WRITE_BATCH
         collection.add(ids=prepared.ids[start:end], documents=prepared.texts[start:end],
                        metadatas=prepared.metas[start:end],
                        embeddings=prepared.vectors[start:end].tolist())
+        if progress is not None:
+            progress(Progress("writing", min(end, total), total))
 
 
 def build_index(root: Path, article: Article, embeddings: Embedder,
-                manifest: dict[str, Any]) -> Path:
+                manifest: dict[str, Any], progress: OnProgress | None = None) -> Path:
     """Build a new store beside the old one, then switch the manifest to it atomically.
 
     A build killed midway leaves a `store-*` directory no manifest names (removed by the next
     build) and at worst a `manifest.json.*` temporary file (likewise): the next start opens the
     previous store, or builds."""
     started = time.perf_counter()
-    prepared = prepare(article, embeddings)
+    prepared = prepare(article, embeddings, progress)
     store_dir = root / f"store-{uuid.uuid4().hex[:12]}"
     _, collection = _chroma(store_dir, embeddings)
-    _write(collection, prepared)
+    _write(collection, prepared, progress)
     manifest = {**manifest, "store": store_dir.name, "count": len(prepared.ids),
                 "sentences": prepared.sentences, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "build_seconds": round(time.perf_counter() - started, 2)}
@@ -306,7 +341,7 @@ def _private_dir() -> Path:
 
 
 def _open_remote(url: str, article: Article, embeddings: Embedder,
-                 rebuild: bool) -> ArticleIndex:
+                 rebuild: bool, progress: OnProgress | None = None) -> ArticleIndex:
     """The index as a collection on a Chroma server; the manifest is a record on it too."""
     client = _http_client(url)
     expected = expected_manifest(article, embeddings)
@@ -315,7 +350,7 @@ def _open_remote(url: str, article: Article, embeddings: Embedder,
         if opened is not None:
             return opened
     try:
-        build_remote(client, article, embeddings, expected)
+        build_remote(client, article, embeddings, expected, progress)
     except AssistantError:
         raise
     except Exception as exc:
@@ -327,18 +362,18 @@ def _open_remote(url: str, article: Article, embeddings: Embedder,
 
 
 def build_remote(client: Any, article: Article, embeddings: Embedder,
-                 manifest: dict[str, Any]) -> str:
+                 manifest: dict[str, Any], progress: OnProgress | None = None) -> str:
     """Build a new collection on the server, then point the manifest record at it.
 
     Page processes should find the index built (`assistant index` once, before they start):
     processes that each build one race harmlessly, the last manifest wins, and a collection
     is deleted only once two newer ones exist."""
     started = time.perf_counter()
-    prepared = prepare(article, embeddings)
+    prepared = prepare(article, embeddings, progress)
     name = f"article-{uuid.uuid4().hex[:12]}"
     collection = client.create_collection(name, embedding_function=None,
                                           metadata={"hnsw:space": "cosine"})
-    _write(collection, prepared)
+    _write(collection, prepared, progress)
     record = _manifest_collection(client)
     current = _remote_manifest(record)
     previous = str(current.get("store", "")) if current else ""
