@@ -33,8 +33,10 @@ class Chat(Protocol):
     name: str
 
     def complete(self, messages: list[dict[str, str]], *, max_tokens: int,
-                 schema: dict[str, Any] | None = None) -> Completion:
-        """The model's reply; raise LLMUnavailable when it cannot answer now."""
+                 schema: dict[str, Any] | None = None, background: bool = False) -> Completion:
+        """The model's reply; raise LLMUnavailable when it cannot answer now (LLMBusy when it
+        would make a reader wait too long). `background`: work no reader waits for, which
+        yields the model to readers (a backend may ignore it)."""
         ...
 
 
@@ -58,7 +60,8 @@ class LangChainChat:
         self._said = False
 
     def complete(self, messages: list[dict[str, str]], *, max_tokens: int,
-                 schema: dict[str, Any] | None = None) -> Completion:
+                 schema: dict[str, Any] | None = None, background: bool = False) -> Completion:
+        # `background` is ignored: the endpoint schedules its own work.
         if time.monotonic() - self._failed_at < RETRY_SECONDS / 4:
             raise LLMUnavailable(self._failure)
         started = time.perf_counter()

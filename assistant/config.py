@@ -63,6 +63,10 @@ class Settings:
     llm_timeout: float = 20.0  # seconds for one LLM call; past it the rules answer
     llm_threads: int = 2
     llm_context: int = 4096
+    # A reader whose wait for the local LLM (the calls queued ahead, by their measured mean)
+    # would pass this gets the rules' answer at once, marked as the quick answer: 2 s is about
+    # two readings ahead, so the verified short answer still comes within about 3 s.
+    llm_max_wait: float = 2.0
     # Bounds on what the assistant stores or reads (README "Bounds").
     feedback_max_bytes: int = 5_000_000  # feedback.jsonl rotates to feedback.jsonl.1 past this
     max_article_chars: int = 100_000  # 541 sentences: 7 min to build, 1.8 s an answer (README)
@@ -109,7 +113,8 @@ class Settings:
             "ASSISTANT_MAX_ARTICLES": "max_articles",
             "ASSISTANT_MAX_STORED_ARTICLES": "max_stored_articles",
         }
-        floats = {"ASSISTANT_MIN_MARGIN": "min_margin", "ASSISTANT_LLM_TIMEOUT": "llm_timeout"}
+        floats = {"ASSISTANT_MIN_MARGIN": "min_margin", "ASSISTANT_LLM_TIMEOUT": "llm_timeout",
+                  "ASSISTANT_LLM_MAX_WAIT": "llm_max_wait"}
         for var, name in paths.items():
             if env.get(var):
                 values[name] = Path(env[var]).expanduser()
@@ -159,6 +164,9 @@ class Settings:
         if self.llm == "openai" and not self.llm_url:
             raise ConfigError("ASSISTANT_LLM=openai needs ASSISTANT_LLM_URL (the endpoint, e.g. "
                               "http://127.0.0.1:8080/v1)")
+        if self.llm_max_wait < 0:
+            raise ConfigError(f"ASSISTANT_LLM_MAX_WAIT={self.llm_max_wait:g} must be 0 or more "
+                              "(seconds a reader may wait for the local LLM)")
         if self.llm_timeout <= 0 or self.llm_threads < 1 or self.llm_context < 512:
             raise ConfigError("ASSISTANT_LLM_TIMEOUT and ASSISTANT_LLM_THREADS must be positive "
                               "and ASSISTANT_LLM_CONTEXT at least 512")
