@@ -51,6 +51,9 @@ class Settings:
     # (README, "Load"); 16 refused 44-58 of 200.
     ui_queue_size: int = 64
     ui_rate_limit: int = 30  # questions a minute per client address; 0: no limit
+    # Pasted articles per client address in 10 minutes (0: no limit): each costs an index build
+    # (a 3,000-character article: several seconds of both cores).
+    ui_article_rate_limit: int = 5
     ui_allowed_hosts: tuple[str, ...] = ()  # Host headers accepted besides the bound address
     feedback_path: Path = Path("feedback.jsonl")
     # The LLM that reads and writes answers (README, "LLM"): "local" (the bundled GGUF through
@@ -106,6 +109,7 @@ class Settings:
             "ASSISTANT_UI_CONCURRENCY": "ui_concurrency",
             "ASSISTANT_UI_QUEUE_SIZE": "ui_queue_size",
             "ASSISTANT_UI_RATE_LIMIT": "ui_rate_limit",
+            "ASSISTANT_UI_ARTICLE_RATE_LIMIT": "ui_article_rate_limit",
             "ASSISTANT_FEEDBACK_MAX_BYTES": "feedback_max_bytes",
             "ASSISTANT_MAX_ARTICLE_CHARS": "max_article_chars",
             "ASSISTANT_LLM_THREADS": "llm_threads",

@@ -31,6 +31,7 @@ import assistant
 import ui
 from assistant.config import Settings
 from assistant.errors import ConfigError, ModelLoadError
+from assistant.web import page
 
 
 def ask(client: Client, question: str) -> dict[str, Any]:
@@ -448,10 +449,10 @@ def test_busy_and_rate_limited_questions_stay_in_the_box_with_a_message_in_the_p
     add = next(fn for fn in demo.fns.values() if fn.name == "add_question").fn
     conv = ui.Conversation("en")
     request = SimpleNamespace(client=SimpleNamespace(host="203.0.113.7"))
-    monkeypatch.setattr(ui, "_queued", lambda demo: 10**6)
+    monkeypatch.setattr(page, "_queued", lambda demo: 10**6)
     _, box, status, *_ = add("When?", 0, conv, request)
     assert box == "When?" and "busy" in visible_text(status) and conv.exchanges == []
-    monkeypatch.setattr(ui, "_queued", lambda demo: 0)
+    monkeypatch.setattr(page, "_queued", lambda demo: 0)
     conv.lang = "fr"
     answers = [add(f"Q{i} ?", 0, ui.Conversation("fr"), request) for i in range(ui.RATE_LIMIT + 1)]
     assert all(a[1] == "" for a in answers[:-1])
