@@ -45,10 +45,16 @@ eval: $(STAMP)
 index: $(STAMP)
 	$(BIN)/assistant index --rebuild
 
-# 20 users x 10 questions at once through the page's HTTP API, then a 3-minute soak (README "Load").
-loadtest: $(STAMP)
+# 20 users x 10 questions at once through the page's HTTP API, then a 3-minute soak (README
+# "Load"): with the rules alone, then with the default backend (the local LLM). Reports go to
+# .venv/loadtest-*.json; the target exits 1 if either run misses its targets.
+loadtest: $(STAMP) llm
 	$(BIN)/assistant index
-	$(BIN)/python scripts/loadtest.py --env ASSISTANT_LLM=none
+	$(BIN)/python scripts/loadtest.py --env ASSISTANT_LLM=none --save $(VENV)/loadtest-rules.json; \
+	  rules=$$?; \
+	  $(BIN)/python scripts/loadtest.py --env ASSISTANT_LLM=local --max-p95 3 \
+	    --save $(VENV)/loadtest-local.json; \
+	  llm=$$?; test $$rules = 0 -a $$llm = 0
 
 # torch first, from the CPU build on disk: otherwise pip resolves a multi-GB CUDA build.
 $(STAMP): pyproject.toml

@@ -39,7 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev.add_argument("--failures", action="store_true", help="list the cases answered wrongly")
     sub.add_parser("setup-llm", help="download and check the bundled LLM (1.1 GB, once)")
     bench = sub.add_parser("bench", help="time index build, first answer and warm answers")
-    bench.add_argument("--runs", type=int, default=200)
+    bench.add_argument("--runs", type=int, default=200, help="warm rules answers timed")
+    bench.add_argument("--questions", type=int, default=8,
+                       help="LLM questions timed per language (French, English)")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     for stream in (sys.stdout, sys.stderr):  # a terminal that cannot show a character gets "?"
         if hasattr(stream, "reconfigure"):
@@ -64,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(ensure_model(settings.llm_model_path))
             return 0
-        return _bench(settings, args.runs)
+        return _bench(settings, args.runs, args.json, args.questions)
     except AssistantError as exc:
         print(f"assistant: {exc}", file=sys.stderr)
         return 2
@@ -136,32 +139,41 @@ def _eval(settings: Settings, part: str, as_json: bool, failures: bool,
     return 0
 
 
-def _bench(settings: Settings, runs: int) -> int:
-    """Time each stage for the rules backend and, unless ASSISTANT_LLM=none, the LLM's."""
+def _bench(settings: Settings, runs: int, as_json: bool = False, questions: int = 8) -> int:
+    """Time each stage for the rules backend and, unless ASSISTANT_LLM=none, the LLM's; with
+    `as_json`, one JSON object of every measure (the progress goes to stderr)."""
     import os
     import subprocess
     from tempfile import mkdtemp
 
     from .evaluate import load_cases, scripted_turns
 
+    out = sys.stderr if as_json else sys.stdout
+    result: dict[str, Any] = {"load_before": round(os.getloadavg()[0], 2)}
     tmp = Path(mkdtemp(prefix="assistant-bench-"))
     code = ("import time;t=time.perf_counter();from assistant import answer;"
             "a=answer({q!r});print(round(time.perf_counter()-t,2), a.backend)")
 
-    def fresh(q: str, llm: str) -> str:
+    def fresh(q: str, llm: str) -> tuple[float, str]:
         env = {**os.environ, "ASSISTANT_INDEX_DIR": str(tmp), "ASSISTANT_LLM": llm}
-        out = subprocess.run([sys.executable, "-c", code.format(q=q)], capture_output=True,
-                             text=True, env=env, check=True)
-        return out.stdout.strip().splitlines()[-1]
+        done = subprocess.run([sys.executable, "-c", code.format(q=q)], capture_output=True,
+                              text=True, env=env, check=True)
+        seconds, backend = done.stdout.strip().splitlines()[-1].split()
+        return float(seconds), backend
 
-    print("== rules (ASSISTANT_LLM=none)")
-    print(f"cold: build index + first answer   {fresh('Bonjour ?', 'none')}")
-    print(f"first answer, index on disk        {fresh('Bonjour ?', 'none')}")
+    print("== rules (ASSISTANT_LLM=none)", file=out)
+    result["rules_cold_build_and_first_answer_s"] = fresh("Bonjour ?", "none")[0]
+    result["rules_fresh_first_answer_s"] = fresh("Bonjour ?", "none")[0]
+    print(f"cold: build index + first answer   {result['rules_cold_build_and_first_answer_s']}s",
+          file=out)
+    print(f"first answer, index on disk        {result['rules_fresh_first_answer_s']}s",
+          file=out)
     rules_settings = replace(settings, index_dir=tmp, llm="none")
     engine = Engine(rules_settings)
     started = time.perf_counter()
     Engine(rules_settings, rebuild=True)
-    print(f"index rebuild (in process)         {time.perf_counter() - started:.2f}s")
+    result["index_rebuild_s"] = round(time.perf_counter() - started, 2)
+    print(f"index rebuild (in process)         {result['index_rebuild_s']:.2f}s", file=out)
     cases = load_cases("dev")
     times = []
     for i in range(runs):
@@ -169,31 +181,59 @@ def _bench(settings: Settings, runs: int) -> int:
         turns = scripted_turns(engine, case.history)
         t = time.perf_counter()
         engine.ask(case.question, turns)
-        times.append((time.perf_counter() - t) * 1000)
+        times.append(time.perf_counter() - t)
     times.sort()
-    print(f"warm answer() over {runs} questions: p50 {statistics.median(times):.1f} ms, "
-          f"p95 {times[int(0.95 * (len(times) - 1))]:.1f} ms, max {times[-1]:.1f} ms")
+    result["rules_p50_s"] = round(statistics.median(times), 4)
+    result["rules_p95_s"] = round(times[int(0.95 * (len(times) - 1))], 4)
+    print(f"warm answer() over {runs} questions: p50 {1000 * result['rules_p50_s']:.1f} ms, "
+          f"p95 {1000 * result['rules_p95_s']:.1f} ms, max {1000 * times[-1]:.1f} ms", file=out)
     if settings.llm != "none":
-        _bench_llm(replace(settings, index_dir=tmp), fresh, cases)
+        result.update(_bench_llm(replace(settings, index_dir=tmp), fresh, cases, questions, out))
+    result["load_after"] = round(os.getloadavg()[0], 2)
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
     return 0
 
 
-def _bench_llm(settings: Settings, fresh: Any, cases: list[Any]) -> None:
-    from .evaluate import scripted_turns
+def _p50(values: list[float]) -> float | None:
+    return round(statistics.median(values), 3) if values else None
 
+
+def _bench_llm(settings: Settings, fresh: Any, cases: list[Any], questions: int,
+               out: Any) -> dict[str, Any]:
+    """The LLM path: fresh processes with and without the article's stored state, each stage
+    of a warm answer, French and English questions, and what switching articles costs."""
+    from .evaluate import article_path, scripted_turns
+    from .local_chat import runtime_stats
+
+    result: dict[str, Any] = {"llm": settings.llm}
     question = "Jusqu'à quand l'ISS sera-t-elle exploitée ?"
-    print(f"== LLM ({settings.llm})")
-    print(f"fresh process, no prefix cache: first answer   {fresh(question, settings.llm)}")
-    print(f"fresh process, prefix cache on disk: first answer {fresh(question, settings.llm)}")
+    print(f"== LLM ({settings.llm})", file=out)
+    seconds, backend = fresh(question, settings.llm)
+    result["fresh_no_state_first_answer_s"] = seconds
+    result["fresh_no_state_first_answer_backend"] = backend
+    print(f"fresh process, no stored state: first answer {seconds}s ({backend}; the article "
+          "is read in the background meanwhile)", file=out)
     engine = Engine(settings)
     assert engine.llm is not None
-    engine.ask(question)  # loaded and warm
+    started = time.perf_counter()
+    cast(Any, engine.llm).warm()  # the article read (or its state loaded) and saved
+    result["article_read_s"] = round(time.perf_counter() - started, 2)
+    print(f"this process: model loaded and article read in {result['article_read_s']}s",
+          file=out)
+    seconds, backend = fresh(question, settings.llm)
+    result["fresh_first_answer_s"] = seconds
+    result["fresh_first_answer_backend"] = backend
+    print(f"fresh process, stored state on disk: first answer {seconds}s ({backend})", file=out)
+    engine.ask(question)
     stages: dict[str, list[float]] = {}
     chat = cast(Any, engine.llm).chat
     complete = chat.complete
 
     def timed(messages: list[dict[str, str]], **kwargs: Any) -> Any:
         stage = next(iter((kwargs.get("schema") or {}).get("properties", {"other": 0})))
+        if kwargs.get("background"):
+            return complete(messages, **kwargs)
         t = time.perf_counter()
         try:
             return complete(messages, **kwargs)
@@ -201,25 +241,61 @@ def _bench_llm(settings: Settings, fresh: Any, cases: list[Any]) -> None:
             stages.setdefault(stage, []).append(time.perf_counter() - t)
 
     chat.complete = timed
-    totals, firsts = [], []
-    sample = [c for c in cases if c.expect == "answer"][:12]
-    for case in sample:
-        turns = scripted_turns(engine, case.history)
-        t = time.perf_counter()
-        first = None
-        for piece in engine.stream(case.question, turns):
-            if first is None:
-                first = time.perf_counter() - t
-        totals.append(time.perf_counter() - t)
-        firsts.append(first or totals[-1])
-    names = {"answer": "reading (copied phrase)", "sentence": "answer sentence",
-             "translation": "translation of a quote", "summary": "overview"}
+    backends: dict[str, int] = {}
+    for language in ("fr", "en"):
+        sample = [c for c in cases if c.expect == "answer" and c.language == language
+                  and not c.history][:questions]
+        totals, firsts = [], []
+        for case in sample:
+            turns = scripted_turns(engine, case.history)
+            t = time.perf_counter()
+            first = None
+            final: Any = None
+            for piece in engine.stream(case.question, turns):
+                if first is None and isinstance(piece, str) and piece.strip():
+                    first = time.perf_counter() - t
+                final = piece
+            totals.append(time.perf_counter() - t)
+            firsts.append(first or totals[-1])
+            backends[final.backend] = backends.get(final.backend, 0) + 1
+        suffix = "" if language == "fr" else "_en"
+        result[f"first_piece{suffix}_p50_s"] = _p50(firsts)
+        result[f"full_answer{suffix}_p50_s"] = _p50(totals)
+        result[f"full_answer{suffix}_max_s"] = round(max(totals), 3) if totals else None
+        print(f"{language} questions ({len(sample)}): first piece p50 {_p50(firsts)}s; full "
+              f"answer p50 {_p50(totals)}s, max {result[f'full_answer{suffix}_max_s']}s",
+              file=out)
+    chat.complete = complete
+    names = {"answer": "reading", "sentence": "sentence", "translation": "translation",
+             "summary": "overview"}
     for stage, values in stages.items():
-        print(f"{names.get(stage, stage):<32} p50 {statistics.median(values):.2f}s "
-              f"(n={len(values)})")
-    print(f"first streamed piece over {len(sample)} questions: p50 "
-          f"{statistics.median(firsts):.2f}s; full answer p50 {statistics.median(totals):.2f}s, "
-          f"max {max(totals):.2f}s")
+        result[f"{names.get(stage, stage)}_p50_s"] = _p50(values)
+        print(f"{names.get(stage, stage):<12} p50 {_p50(values)}s (n={len(values)})", file=out)
+    result["backends"] = backends
+    reading = result.get("reading_p50_s")
+    if reading:
+        result["ratios_to_reading"] = {
+            key: round(result[f"{key}_p50_s"] / reading, 2)
+            for key in ("first_piece", "full_answer", "full_answer_en", "rules")
+            if result.get(f"{key}_p50_s") is not None}
+        print(f"ratios to reading: {result['ratios_to_reading']}", file=out)
+    # Switching articles: a second article read into the same model, then each asked in turn.
+    other = replace(settings, article_path=article_path("news"),
+                    index_dir=Path(settings.index_dir) / "texts" / "news")
+    second = Engine(other)
+    assert second.llm is not None
+    cast(Any, second.llm).warm()
+    for _ in range(2):
+        engine.ask(question)
+        second.ask("Qui ?")
+    stats = runtime_stats(settings)
+    result["switch_load_s"] = stats.switch_load_s
+    result["switch_read_s"] = stats.switch_read_s
+    result["queue"] = {"calls": stats.queue.calls, "busy": stats.queue.busy,
+                       "preempted": stats.queue.preempted, "means": stats.queue.means}
+    print(f"switching articles: saved state loaded in {stats.switch_load_s}s (mean), an "
+          f"article read in {stats.switch_read_s}s (mean)", file=out)
+    return result
 
 
 if __name__ == "__main__":

@@ -28,6 +28,9 @@ PRIOR_SECONDS_PER_TOKEN = 0.03
 # What a running background call costs a reader who arrives: it stops at its next token or
 # after the chunk of prompt it is reading (PROMPT_CHUNK tokens in local_chat).
 PREEMPT_SECONDS = 0.3
+# Background work waits this long after a reader's turn: an answer's next step (its sentence,
+# a translation) follows its reading within milliseconds and should not find the model taken.
+BACKGROUND_GRACE = 0.5
 SMOOTHING = 0.3  # weight of the newest duration in a task's running mean
 POLL_SECONDS = 0.05  # how often a waiting caller looks at its stop event
 
@@ -64,6 +67,7 @@ class TurnQueue:
         self._cond = threading.Condition()
         self._waiting: deque[Ticket] = deque()
         self._running: Ticket | None = None
+        self._reader_left = -float("inf")  # when the last reader's turn ended
         self._means: dict[str, float] = {}
         self._calls = self._busy = self._stopped = self._preempted = self._max_waiting = 0
 
@@ -135,6 +139,8 @@ class TurnQueue:
             with self._cond:
                 if ticket.preempted:
                     self._preempted += 1
+                if not ticket.background:
+                    self._reader_left = time.monotonic()
                 self._running = None
                 self._cond.notify_all()
 
@@ -142,7 +148,8 @@ class TurnQueue:
         if self._running is not None:
             return False
         if ticket.background:
-            return not self._waiting
+            return not self._waiting and (
+                time.monotonic() - self._reader_left >= BACKGROUND_GRACE)
         return self._waiting[0] is ticket
 
     def record(self, ticket: Ticket, seconds: float) -> None:

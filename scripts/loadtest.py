@@ -2,7 +2,8 @@
 
     .venv/bin/python scripts/loadtest.py [--users 20] [--questions 10] [--soak 180] [--url URL]
 
-Starts `python ui.py` on a free loopback port (unless --url names a running page), then:
+Starts the page as `python ui.py` serves it on a free loopback port (unless --url names a
+running page), each final `Answer` recorded (backend, verified, the local LLM's queue), then:
 1. burst: `--users` users at once, each with its own session and client address, ask
    `--questions` questions in a row (follow-ups stay in their conversation) through the page's
    `/ask` API with gradio_client; every refusal (queue full, busy, rate limited) and error is
@@ -10,8 +11,10 @@ Starts `python ui.py` on a free loopback port (unless --url names a running page
 2. soak: the same users keep asking for `--soak` seconds, one question every `--think` seconds
    each, in conversations never reset; the server's RSS is sampled every 5 s and latency is
    reported per 30 s window.
-Prints a summary and a JSON line; exits 1 if a target is missed (any refusal or error, burst p95
-over --max-p95 seconds). Every request has a timeout: the run is bounded.
+Prints a summary and a JSON line (per phase: the answers' backends, the quick answers the rules
+gave because the local LLM was busy, unverified answers, the LLM queue seen); exits 1 if a
+target is missed (any refusal, error or unverified answer, burst p95 over --max-p95 seconds).
+Every request has a timeout: the run is bounded. `--save FILE` writes the JSON there too.
 """
 
 from __future__ import annotations
@@ -72,6 +75,81 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def serve(records: str) -> None:
+    """The page exactly as `python ui.py` serves it, its engine's final answers recorded, one
+    JSON line each (what the HTTP API does not show: backend, verified, the LLM's queue)."""
+    import logging
+
+    sys.path.insert(0, str(ROOT))
+    import ui
+    from assistant.chain import get_engine
+    from assistant.config import Settings
+    from assistant.results import Answer
+
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    settings = Settings.from_env()
+    engine = get_engine(settings)
+    lock = threading.Lock()
+
+    def queue() -> dict[str, Any]:
+        if settings.llm != "local":
+            return {}
+        from assistant.local_chat import runtime_stats
+
+        q = runtime_stats(settings).queue
+        return {"waiting": q.waiting, "max_waiting": q.max_waiting, "busy": q.busy,
+                "preempted": q.preempted, "calls": q.calls}
+
+    class Recorded:
+        """The engine, its final answers written to `records`."""
+
+        article = engine.article
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(engine, name)
+
+        def ask(self, question: str, history: Any = None) -> Answer:
+            return self._record(engine.ask(question, history))
+
+        def stream(self, question: str, history: Any = None, cancel: Any = None) -> Any:
+            for piece in engine.stream(question, history, cancel=cancel):
+                yield self._record(piece) if isinstance(piece, Answer) else piece
+
+        def _record(self, answer: Answer) -> Answer:
+            line = json.dumps({"at": time.time(), "backend": answer.backend,
+                               "verified": answer.verified, "found": answer.found,
+                               "reason": answer.reason[:160], **queue()})
+            with lock, open(records, "a", encoding="utf-8") as f:
+                f.write(line + "\n")
+            return answer
+
+    demo = ui.build_demo(settings, Recorded())
+    demo.launch(**ui.launch_options(settings))
+
+
+def answers(records: Path, since: float, until: float) -> dict[str, Any]:
+    """What the page's engine answered between two times (`serve`'s records)."""
+    rows = []
+    if records.is_file():
+        for line in records.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            if since <= row["at"] < until:
+                rows.append(row)
+    backends: dict[str, int] = {}
+    for row in rows:
+        backends[row["backend"]] = backends.get(row["backend"], 0) + 1
+    waiting = [row["waiting"] for row in rows if "waiting" in row]
+    return {"answers": len(rows), "backends": backends,
+            "quick": sum(1 for row in rows if row["backend"] == "quick"),
+            "unverified": sum(1 for row in rows if not row["verified"]),
+            "llm_queue_max": max(waiting) if waiting else None,
+            "llm_queue_p50": statistics.median(waiting) if waiting else None,
+            "llm_busy_total": rows[-1].get("busy") if rows else None,
+            "llm_max_waiting_total": rows[-1].get("max_waiting") if rows else None}
+
+
 def start_page(env_extra: dict[str, str]) -> tuple[subprocess.Popen[bytes], str, Path]:
     port = _free_port()
     work = Path(mkdtemp(prefix="assistant-loadtest-"))
@@ -80,8 +158,9 @@ def start_page(env_extra: dict[str, str]) -> tuple[subprocess.Popen[bytes], str,
            "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False",
            "HF_HUB_OFFLINE": "1", **env_extra}
     log = (work / "page.log").open("wb")
-    page = subprocess.Popen([sys.executable, str(ROOT / "ui.py")], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    page = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve",
+                             str(work / "answers.jsonl")], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
     while True:
@@ -234,7 +313,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-p95", type=float, default=2.0)
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="a setting for the page started (e.g. ASSISTANT_UI_QUEUE_SIZE=64)")
+    parser.add_argument("--save", help="write the JSON report to this file too")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)  # internal: the page, recording
     args = parser.parse_args(argv)
+    if args.serve:
+        serve(args.serve)
+        return 0
 
     page = None
     url = args.url
@@ -243,17 +327,31 @@ def main(argv: list[str] | None = None) -> int:
         page, url, work = start_page(extra)
         print(f"page started on {url} (pid {page.pid}; log {work / 'page.log'})", flush=True)
     try:
+        records = work / "answers.jsonl" if page else Path("/nonexistent")
         user(url, 999, 1, float("inf"), 0.0, Run(), 600)  # the first answer loads the models
-        report: dict[str, Any] = {"load_before": os.getloadavg()[0],
+        # The local LLM reads the article (or loads its stored state) in the background: the
+        # run starts once it answers.
+        ready_by = time.monotonic() + 300
+        while (page is not None and "ASSISTANT_LLM=none" not in args.env
+               and not answers(records, 0, time.time())["backends"].get("local")
+               and time.monotonic() < ready_by):
+            time.sleep(5)
+            user(url, 998, 1, float("inf"), 0.0, Run(), 600)
+        report: dict[str, Any] = {"env": args.env, "load_before": os.getloadavg()[0],
                                   "rss_mb_start": round(rss_mb(page.pid)) if page else None}
+        since = time.time()
         report["burst"] = burst(url, args.users, args.questions, args.timeout)
+        report["burst"]["engine"] = answers(records, since, time.time())
         b = report["burst"]
         print(f"burst: {b['users']} users x {b['questions_each']} questions: {b['ok']} ok, "
               f"{b['refused']} refused, {b['errors']} errors; p50 {b['p50']} s, p95 {b['p95']} "
               f"s, max {b['max']} s; {b['seconds']} s in all {b['examples'] or ''}", flush=True)
+        print(f"  engine: {b['engine']}", flush=True)
         if args.soak > 0:
+            since = time.time()
             report["soak"] = soak(url, page.pid if page else None, args.users, args.soak,
                                   args.think, args.timeout)
+            report["soak"]["engine"] = answers(records, since, time.time())
             s = report["soak"]
             print(f"soak: {s['seconds']:.0f} s, {s['users']} users, one question every "
                   f"{s['think_s']} s each: {s['requests']} requests, {s['ok']} ok, "
@@ -263,8 +361,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {w['from_s']:>4}-{w['from_s'] + 30:<4}s  {w['requests']:>4} requests  "
                       f"p50 {w['p50']} s  p95 {w['p95']} s  refused {w['refused']}  errors "
                       f"{w['errors']}")
+            print(f"  engine: {s['engine']}", flush=True)
         report["load_after"] = os.getloadavg()[0]
         print(json.dumps(report))
+        if args.save:
+            Path(args.save).write_text(json.dumps(report, indent=1), encoding="utf-8")
     finally:
         if page is not None:
             page.terminate()
@@ -273,7 +374,8 @@ def main(argv: list[str] | None = None) -> int:
             except subprocess.TimeoutExpired:
                 page.kill()
     failed = [p for p in ("burst", "soak") if p in report and
-              (report[p]["refused"] or report[p]["errors"])]
+              (report[p]["refused"] or report[p]["errors"]
+               or report[p].get("engine", {}).get("unverified"))]
     if report["burst"]["p95"] is None or report["burst"]["p95"] > args.max_p95:
         failed.append("burst p95")
     print("targets met" if not failed else f"targets missed: {', '.join(failed)}")
