@@ -19,6 +19,7 @@ translations) is written under that directory's settings (`Engine.settings.index
 from __future__ import annotations
 
 import fcntl
+import gc
 import hashlib
 import logging
 import os
@@ -85,22 +86,22 @@ def engine_for(article: str | Path | None = None, settings: Settings | None = No
                      index_dir=directory, chroma_url="")
     report(Progress("reading", 1, 1))
     with _lock:
-        engine = _engines.get(wanted)
-        if engine is not None:
+        cached = _engines.get(wanted)
+        if cached is not None:
             _engines.move_to_end(wanted)
-        future = _building.get(wanted) if engine is None else None
-        mine = engine is None and future is None
+        future = _building.get(wanted) if cached is None else None
+        mine = cached is None and future is None
         if mine:
             future = _building[wanted] = Future()
-    if engine is not None:
+    if cached is not None:
         _touch(directory)
         report(Progress("ready", 1, 1))
-        return engine
+        return cached
     assert future is not None
     if not mine:  # another thread is building it: wait for its engine (or its error)
-        engine = future.result()
+        built = future.result()
         report(Progress("ready", 1, 1))
-        return engine
+        return built
     try:
         engine = _build(wanted, text if source is None else None, progress)
     except BaseException as exc:
@@ -112,7 +113,8 @@ def engine_for(article: str | Path | None = None, settings: Settings | None = No
         del _building[wanted]
         _engines[wanted] = engine
         while len(_engines) > settings.max_articles:
-            dropped, _ = _engines.popitem(last=False)
+            dropped = next(iter(_engines))
+            del _engines[dropped]  # (no reference kept: its directory may be removed below)
             log.info("article engine %s dropped from memory (ASSISTANT_MAX_ARTICLES=%d)",
                      dropped.index_dir.name, settings.max_articles)
     future.set_result(engine)
@@ -238,7 +240,7 @@ def _touch(directory: Path, force: bool = False) -> None:
 
 
 def _last_uses(root: Path) -> list[tuple[float, Path]]:
-    found = []
+    found: list[tuple[float, Path]] = []
     if not root.is_dir():
         return found
     for entry in root.iterdir():
@@ -251,17 +253,26 @@ def _last_uses(root: Path) -> list[tuple[float, Path]]:
 
 
 def _enforce_disk_bound(root: Path, bound: int) -> None:
-    """Remove what killed builds left (directories without an index that no one holds), then
-    the least recently used directories no engine holds, until at most `bound` remain."""
+    """Remove what killed builds left (directories without an index that no engine holds),
+    then the least recently used directories no engine holds, until at most `bound` remain."""
     uses = sorted(_last_uses(root))
-    kept = len(uses)
-    for _, directory in uses:
-        incomplete = not (directory / "manifest.json").is_file()
-        if (incomplete or kept > bound) and _remove_if_free(directory):
+    complete = []
+    for used, directory in uses:
+        if (directory / "manifest.json").is_file():
+            complete.append(directory)
+        elif _remove_if_free(directory):
+            log.info("article directory %s removed (a build that did not finish)", directory.name)
+    if len(complete) <= bound:
+        return
+    gc.collect()  # engines dropped from memory may be waiting for the collector to free them
+    kept = len(complete)
+    for directory in complete:
+        if kept <= bound:
+            break
+        if _remove_if_free(directory):
             kept -= 1
-            log.info("article directory %s removed (%s)", directory.name,
-                     "a build that did not finish" if incomplete
-                     else f"ASSISTANT_MAX_STORED_ARTICLES={bound}")
+            log.info("article directory %s removed (ASSISTANT_MAX_STORED_ARTICLES=%d)",
+                     directory.name, bound)
     if kept > bound:
         log.warning("%d article directories in %s, over ASSISTANT_MAX_STORED_ARTICLES=%d: the "
                     "others are in use", kept, root, bound)
@@ -305,5 +316,5 @@ def _forget_chroma(directory: Path) -> None:
         try:
             if system is not None:
                 system.stop()
-        except Exception:  # noqa: BLE001 - a store already gone; nothing more to free
+        except Exception:
             log.debug("stopping Chroma's client of %s failed", path, exc_info=True)
