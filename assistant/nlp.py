@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -73,8 +75,13 @@ class Clause:
     end: int
 
 
+_spacy_lock = threading.Lock()  # one spaCy pipeline per process, used by one build at a time
+
+
+@functools.cache
 def load_spacy() -> Any:
-    """spaCy's French pipeline, NER only (the other components cost load time)."""
+    """spaCy's French pipeline, NER only (the other components cost load time); loaded once per
+    process and kept, so that a second article's build does not pay its load again."""
     try:
         import spacy
 
@@ -90,9 +97,10 @@ def load_spacy() -> Any:
 
 def annotate(article: Article) -> list[list[Entity]]:
     """The entities of every sentence of the article, in sentence order."""
-    nlp = load_spacy()
     texts = [s.text for s in article.sentences]
-    return one_label_per_name([entities(text, doc) for text, doc in zip(texts, nlp.pipe(texts))], texts)
+    with _spacy_lock:
+        docs = list(load_spacy().pipe(texts))
+    return one_label_per_name([entities(text, doc) for text, doc in zip(texts, docs)], texts)
 
 
 # A name right after an organisation noun is an organisation ("l'agence spatiale française
