@@ -16,10 +16,12 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from .answerer import RulesAnswerer, Thresholds
 from .article import Article, load_article
+from .article_work import ArticleWork, article_language
+from .cancel import cancel_scope
 from .compose import compose
 from .condense import standalone
-from .config import ARTICLE_LANGUAGE, Settings
-from .decide import Decision, decide, written
+from .config import Settings
+from .decide import Checks, Decision, decide, written
 from .drafts import Answerer
 from .embed import make_embeddings
 from .errors import EmptyQuestionError, HistoryError, QuestionTooLongError
@@ -30,8 +32,9 @@ from .question import Question, analyse
 from .results import Answer, Turn
 from .retrieve import HybridRetriever, Retrieval, Searcher
 from .store import OnProgress, open_index
+from .support import Aligner
 from .text import clean_question, strip_markup
-from .verify import NameMatcher
+from .verify import WORD_MIN_COSINE, NameMatcher
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +81,7 @@ class Step:
     found: Retrieval | None = None
 
 
-def build_chain(searcher: Searcher, article: Article, rules: Answerer, matcher: NameMatcher,
+def build_chain(searcher: Searcher, checks: Checks, rules: Answerer,
                 llm: Answerer | None = None, top_k: int = 8) -> Runnable:
     """LCEL: {question, turns} -> understand -> retrieve -> decide (drafts, verified) -> Answer.
     `llm` is tried first when given; every draft passes the verifier, and the rules answer
@@ -98,8 +101,8 @@ def build_chain(searcher: Searcher, article: Article, rules: Answerer, matcher: 
 
     def answer_step(step: Step) -> Outcome:
         assert step.found is not None
-        decision = decide(step.question, step.turns, step.found, article, rules, llm, matcher)
-        answer = compose(decision.draft, step.found, article, step.question.language)
+        decision = decide(step.question, step.turns, step.found, checks, rules, llm)
+        answer = compose(decision.draft, step.found, checks.article, step.question.language)
         return Outcome(answer, decision, step.question, step.found)
 
     return RunnableLambda(understand) | RunnableLambda(retrieve) | RunnableLambda(answer_step)
@@ -119,26 +122,46 @@ class Engine:
         self.retriever = HybridRetriever(searcher=self.searcher, k=settings.top_k)
         self.names = NameChecker(self.index, self.embeddings)
         self.matcher = NameMatcher(self.embeddings)
+        self.aligner = Aligner(self.embeddings, WORD_MIN_COSINE)
+        self.checks = Checks(self.article, self.matcher, self.aligner,
+                             article_language(self.article))
         self.rules = RulesAnswerer(self.index, self.names, Thresholds(min_margin=settings.min_margin))
         if llm is None and settings.llm != "none":
             from .llm import make_llm_answerer
 
             llm = make_llm_answerer(settings, self.article, self.index.manifest)
         self.llm = llm
-        warm = getattr(llm, "warm", None)
-        if warm is not None:  # read the article into the LLM while the first question is typed
-            threading.Thread(target=warm, name="llm-warm", daemon=True).start()
-        self.chain = build_chain(self.searcher, self.article, self.rules, self.matcher, llm,
-                                 settings.top_k)
-        self.rules_chain = build_chain(self.searcher, self.article, self.rules, self.matcher,
-                                       None, settings.top_k)
+        self.work: ArticleWork | None = None
+        if llm is not None and hasattr(llm, "translate"):
+            model = (settings.llm_model or settings.llm_url) if settings.llm == "openai" else str(
+                settings.llm_model_path)
+            self.work = ArticleWork(self.article, llm, self.matcher, self.aligner,
+                                    Path(settings.index_dir), self.index.manifest,
+                                    f"{getattr(llm, 'name', '')}:{model}")
+            llm.work = self.work  # type: ignore[attr-defined]
+        if llm is not None:  # read the article into the LLM while the first question is typed,
+            # then translate its sentences and write its overviews, once, in the background
+            threading.Thread(target=self._prepare_llm, name="llm-article-work",
+                             daemon=True).start()
+        self.chain = build_chain(self.searcher, self.checks, self.rules, llm, settings.top_k)
+        self.rules_chain = build_chain(self.searcher, self.checks, self.rules, None,
+                                       settings.top_k)
         warm_up()
+
+    def _prepare_llm(self) -> None:
+        warm = getattr(self.llm, "warm", None)
+        if warm is not None:
+            warm()
+        if self.work is not None:
+            self.work.run()
 
     def with_llm(self, llm: Answerer | None) -> Engine:
         """This engine (same article, models and index) answering with another LLM backend."""
         other = copy.copy(self)
         other.llm = llm
-        other.chain = build_chain(self.searcher, self.article, self.rules, self.matcher, llm,
+        if llm is not None and self.work is not None and getattr(llm, "work", None) is None:
+            llm.work = self.work  # type: ignore[attr-defined]
+        other.chain = build_chain(self.searcher, self.checks, self.rules, llm,
                                   self.settings.top_k)
         return other
 
@@ -151,44 +174,49 @@ class Engine:
         return self.ask_detailed(question, history, rules_only=True).answer
 
     def ask_detailed(self, question: str, history: History | None = None,
-                     rules_only: bool = False) -> Outcome:
+                     rules_only: bool = False, cancel: threading.Event | None = None) -> Outcome:
         """The answer and how it was reached."""
         last: Outcome | None = None
-        for last in self.steps(question, history, rules_only):
+        for last in self.steps(question, history, rules_only, cancel):
             pass
         assert last is not None
         return last
 
     def steps(self, question: str, history: History | None = None,
-              rules_only: bool = False) -> Iterator[Outcome]:
-        """The answer as it grows: read and verified first, then written for the reader (an
-        answer sentence, translations), each step verified before it is yielded."""
+              rules_only: bool = False,
+              cancel: threading.Event | None = None) -> Iterator[Outcome]:
+        """The answer as it grows, each step verified before it is yielded: first the verified
+        short answer and its quote (with the stored translation, for a reader of another
+        language), then what the LLM writes for the reader (translations not stored yet, an
+        answer sentence). LLM calls stop when `cancel` is set (the page's Stop)."""
         cleaned = validate_question(question, self.settings)
         turns = self.turns(history)
         if (refused := screen(cleaned, turns)) is not None:  # no words, another language
             yield Outcome(refused, None)
             return
         chain = self.rules_chain if rules_only else self.chain
-        outcome: Outcome = chain.invoke({"question": cleaned, "turns": turns})
+        with cancel_scope(cancel):
+            outcome: Outcome = chain.invoke({"question": cleaned, "turns": turns})
+        yield outcome
         if rules_only or self.llm is None or outcome.decision is None or outcome.question is None:
-            yield outcome
             return
         assert outcome.found is not None
-        grown = False
-        for decision in written(outcome.question, outcome.decision, self.llm, self.article,
-                                self.matcher, ARTICLE_LANGUAGE):
-            grown = True
+        steps = written(outcome.question, outcome.decision, self.llm, self.checks, tuple(turns))
+        while True:
+            with cancel_scope(cancel):
+                decision = next(steps, None)
+            if decision is None or (cancel is not None and cancel.is_set()):
+                return
             answer = compose(decision.draft, outcome.found, self.article,
                              outcome.question.language)
             yield Outcome(answer, decision, outcome.question, outcome.found)
-        if not grown:
-            yield outcome
 
-    def stream(self, question: str, history: History | None = None) -> Iterator[str | Answer]:
+    def stream(self, question: str, history: History | None = None,
+               cancel: threading.Event | None = None) -> Iterator[str | Answer]:
         """The answer's text in pieces as they are verified, then the final `Answer`."""
         shown = ""
         final: Answer | None = None
-        for outcome in self.steps(question, history):
+        for outcome in self.steps(question, history, cancel=cancel):
             final = outcome.answer
             if final.text.startswith(shown) and len(final.text) > len(shown):
                 yield final.text[len(shown):]

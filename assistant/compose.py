@@ -73,20 +73,24 @@ def compose(draft: Draft, found: Retrieval, article: Article, language: str) -> 
                       for i, c in zip(draft.cites, citations))
     according = texts["according"].format(
         language=ARTICLE_LANGUAGE_NAME[ARTICLE_LANGUAGE].get(language, ARTICLE_LANGUAGE))
-    if draft.claims:
-        said = " ".join(
-            f"{claim.text.rstrip()} {''.join(marker[i] for i in (claim.cites or draft.cites[:1]))}"
-            for claim in draft.claims)
-        text = f"{said}\n\n{according}{quotes}"
+    said = " ".join(
+        f"{claim.text.rstrip()} {''.join(marker[i] for i in (claim.cites or draft.cites[:1]))}"
+        for claim in draft.claims)
+    translations = "".join(texts["translation"].format(marker=marker[i], text=c.translation)
+                           for i, c in zip(draft.cites, citations) if c.translation)
+    if draft.overview and said:
+        text = f"{said}\n\n{according}{quotes}{translations}"
     elif draft.overview:
         subtitle = texts["subtitle"].format(subtitle=article.subtitle) if article.subtitle else ""
-        text = texts["overview"].format(title=article.title, subtitle=subtitle) + quotes
-    elif draft.direct:
-        direct = draft.direct[:1].upper() + draft.direct[1:]
-        text = texts["direct"].format(direct=direct) + according + quotes
+        text = texts["overview"].format(title=article.title, subtitle=subtitle) + quotes + \
+            translations
     else:
-        text = according + quotes
-    # Translations come last, each labelled: they are shown as they are verified.
-    text += "".join(texts["translation"].format(marker=marker[i], text=c.translation)
-                    for i, c in zip(draft.cites, citations) if c.translation)
+        # The verified short answer and its quotes come first, as soon as reading is verified;
+        # each translation after its quotes; the answer sentence the LLM writes comes last, as
+        # it comes last in the stream (`Engine.stream` appends each verified piece).
+        direct = draft.direct[:1].upper() + draft.direct[1:] if draft.direct else ""
+        text = (texts["direct"].format(direct=direct) if direct else "") + according + quotes
+        text += translations
+        if said:
+            text += f"\n\n{said}"
     return Answer(text, True, citations, direct=draft.direct, **common)

@@ -24,6 +24,7 @@ from .facts import is_span
 from .question import Question
 from .results import Turn
 from .retrieve import Retrieval
+from .support import terms
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class LLMAnswerer:
         # else the passages retrieved for each question.
         self.whole: str | None = whole if len(whole) <= budget_chars else None
         self.budget_chars = budget_chars
+        self.work: Any = None  # the article's stored translations and overview (ArticleWork)
 
     def warm(self) -> None:
         """Read the article prefix now (or load it from disk), if the backend caches it."""
@@ -111,55 +113,81 @@ class LLMAnswerer:
             return draft
         return replace(draft, claims=(Claim(sentence, draft.cites[:1], generated=True),))
 
-    def translate(self, index: int, language: str) -> str:
-        """A machine translation of article sentence `index` (to be verified)."""
+    def translate(self, index: int, language: str, **options: Any) -> str:
+        """A machine translation of article sentence `index` (to be verified). `options`:
+        passed to the chat (`background=True` for the article's stored translations)."""
+        stored = self.work.translation(index, language) if self.work is not None else ""
+        if stored:
+            return stored
         sentence = self.article.sentences[index].text
         reply = self.chat.complete(
             prompts.translation_messages(self._block({index}), sentence, language),
-            max_tokens=int(len(sentence) / 2.2) + 24, schema=prompts.TRANSLATE_SCHEMA)
+            max_tokens=int(len(sentence) / 2.2) + 24, schema=prompts.TRANSLATE_SCHEMA,
+            **options)
         return _one_paragraph(_field(reply.text, "translation") or "")
 
     def _overview(self, question: Question) -> Draft:
+        stored = self.work.overview(question.language) if self.work is not None else None
+        if stored is not None:
+            return stored
+        translations = ({i: t for s in self.article.sentences
+                         if (t := self.work.translation(s.index, question.language))
+                         for i in (s.index,)} if self.work is not None else {})
+        return self.propose_overview(question.language, translations)
+
+    def propose_overview(self, language: str, translations: dict[int, str],
+                         **options: Any) -> Draft:
+        """A 2-4 sentence overview in `language`, each sentence tied to the article sentences
+        it rests on (to be verified; `translations`: verified ones, for a reader of another
+        language than the article's, which ties are found in and checked against)."""
         lead = {s.index for s in self.article.sentences}  # as much of it as fits, from the top
-        reply = self.chat.complete(prompts.summary_messages(self._block(lead), question.language),
-                                   max_tokens=SUMMARY_TOKENS, schema=prompts.SUMMARY_SCHEMA)
+        reply = self.chat.complete(prompts.summary_messages(self._block(lead), language),
+                                   max_tokens=SUMMARY_TOKENS, schema=prompts.SUMMARY_SCHEMA,
+                                   **options)
         summary = _one_paragraph(_field(reply.text, "summary") or "")
         parts = [p for p in re.split(r"(?<=[.!?])\s+", summary) if p][:4]
         claims = []
         cites: list[int] = []
         for part in parts:
-            source = self._support(part)
-            if source is None:
+            sources = self._support(part, language, translations)
+            if not sources:
                 continue
-            claims.append(Claim(part, (source,), generated=True))
-            if source not in cites:
-                cites.append(source)
+            claims.append(Claim(part, sources, generated=True))
+            cites.extend(i for i in sources if i not in cites)
         if len(claims) < 2:
             return Draft(self.name, False, overview=True,
                          reason="the LLM's overview had fewer than two sentences tied to the "
                                 "article")
         return Draft(self.name, True, cites=tuple(cites), claims=tuple(claims), overview=True,
-                     reason="the LLM's overview, each sentence tied to the article sentence it "
-                            "rests on")
+                     translations={i: translations[i] for i in cites if i in translations},
+                     reason="the LLM's overview, each sentence tied to the article sentences "
+                            "it rests on")
 
-    def _support(self, sentence: str) -> int | None:
-        """The article sentence a summary sentence rests on: the one sharing most of its
-        content words (names and numbers count double)."""
-        best, best_score = None, 0.0
-        own = _content(sentence)
-        for s in self.article.sentences:
-            theirs = _content(s.text)
-            shared = sum(2 if w[:1].isdigit() else 1 for w in own & theirs)
-            score = shared / (1 + len(own))
-            if score > best_score:
-                best, best_score = s.index, score
-        return best if best_score >= 0.2 else None
+    def _support(self, sentence: str, language: str,
+                 translations: dict[int, str]) -> tuple[int, ...]:
+        """The article sentences a summary sentence rests on: the one sharing most of its
+        content words, and a second one when it covers what the first lacks (names and
+        numbers count double). Read in the summary's language: the translations for a reader
+        of another language than the article's."""
+        own = terms(sentence, language)
+        if not own:
+            return ()
+        texts = ({i: t for i, t in translations.items()} if translations
+                 else {s.index: s.text for s in self.article.sentences})
+        bags = {i: terms(t, language) for i, t in texts.items()}
 
+        def gain(bag: set[str], left: set[str]) -> float:
+            return sum(2 if w[:1].isdigit() or w.isupper() else 1 for w in left & bag)
 
-def _content(text: str) -> set[str]:
-    from .text import stems
-
-    return set(stems(text, "fr")) | set(stems(text, "en"))
+        first = max(bags, key=lambda i: gain(bags[i], own), default=None)
+        if first is None or gain(bags[first], own) / (1 + len(own)) < 0.2:
+            return ()
+        left = own - bags[first]
+        second = max((i for i in bags if i != first), key=lambda i: gain(bags[i], left),
+                     default=None)
+        if left and second is not None and gain(bags[second], left) > 0:
+            return (first, second)
+        return (first,)
 
 
 def _previous(turns: tuple[Turn, ...]) -> str:

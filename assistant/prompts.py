@@ -48,6 +48,8 @@ READ_SCHEMA = {
 }
 
 LANGUAGE_NAMES = {"fr": "French", "en": "English"}
+# Stored translations and overviews are keyed by this: change it with their prompts.
+TRANSLATE_VERSION = "translate-1"
 
 
 def article_block(article: Article, only: set[int] | None = None) -> str:

@@ -1,7 +1,10 @@
 """The one check every draft goes through, whatever wrote it: citations point to sentences the
 answerer was given, the direct answer is a verbatim span of the first one, and generated text
-(an answer sentence, a summary, a translation) adds no number or name its sentences lack and
-drops none that matter. A draft that fails is never shown."""
+(an answer sentence, a summary sentence, a translation) says nothing its sentences do not: no
+number, name or other content word they lack (a sentence in the reader's language, when that is
+not the article's, is checked against the verified translations of its sentences), no negation
+they do not state, and it drops no number or name that matters. A draft that fails is never
+shown."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from .embed import ArrayEmbeddings
 from .facts import is_span, names, numbers
 from .language import detect
 from .names import SAME_NAME
+from .support import Aligner, negated, unsupported
 from .text import fold, words
 
 
@@ -82,10 +86,19 @@ def _spelled(part: str, own: list[str]) -> bool:
     return bool(close)
 
 
+# A translation must stay close to its source in meaning (e5 cosine across languages) and each
+# of its content words must stand for a word of the source (README, "What the verifier checks":
+# chosen on the dev texts' corrupted set).
+TRANSLATION_MIN_COSINE = 0.86
+WORD_MIN_COSINE = 0.86
+
+
 def verify(draft: Draft, given: Iterable[int], article: Article, matcher: NameMatcher,
-           language: str) -> Verdict:
+           language: str, context: str = "", article_language: str = "fr",
+           aligner: Aligner | None = None) -> Verdict:
     """Check `draft` against the article. `given`: the sentences the answerer was handed;
-    `language`: the reader's."""
+    `language`: the reader's; `context`: the question and the conversation's earlier
+    questions, whose words an answer sentence may use."""
     allowed = frozenset(given)
     sentences = article.sentences
     if not draft.found:
@@ -99,21 +112,23 @@ def verify(draft: Draft, given: Iterable[int], article: Article, matcher: NameMa
     if draft.direct and not all(is_span(part, first) for part in _parts(draft.direct)):
         return Verdict(False, f"the direct answer {draft.direct!r} is not in the sentence it "
                               "cites", draft)
-    for claim in draft.claims:
-        problem = _claim_problem(claim, draft, sentences, matcher, language)
-        if problem:
-            return Verdict(False, problem, draft)
     kept: dict[int, str] = {}
     dropped: list[str] = []
     for index, translation in draft.translations.items():
         if index not in draft.cites:
             dropped.append(f"a translation of sentence {index}, which the answer does not cite")
             continue
-        problem = _translation_problem(translation, sentences[index].text, matcher, language)
+        problem = translation_problem(translation, sentences[index].text, matcher, language,
+                                      aligner)
         if problem:
             dropped.append(problem)
         else:
             kept[index] = translation
+    for claim in draft.claims:
+        problem = _claim_problem(claim, draft, sentences, matcher, language, kept, context,
+                                 article_language)
+        if problem:
+            return Verdict(False, problem, draft)
     return Verdict(True, draft.reason, replace(draft, translations=kept), tuple(dropped))
 
 
@@ -126,7 +141,8 @@ def _parts(direct: str) -> list[str]:
 
 
 def _claim_problem(claim: Claim, draft: Draft, sentences: tuple, matcher: NameMatcher,
-                   language: str) -> str:
+                   language: str, translations: dict[int, str], context: str,
+                   article_language: str) -> str:
     """Why a sentence of the answer cannot be shown ("" when it can)."""
     cites = claim.cites or draft.cites
     if any(i not in draft.cites for i in cites):
@@ -149,13 +165,40 @@ def _claim_problem(claim: Claim, draft: Draft, sentences: tuple, matcher: NameMa
                 return f"the answer sentence drops the name {name!r}"
     if len(words(claim.text)) >= 4 and detect(claim.text, language) != language:
         return "the answer sentence is not in the reader's language"
+    return content_problem(claim.text, language, cites, sentences, translations, context,
+                           article_language)
+
+
+def content_problem(text: str, language: str, cites: tuple[int, ...], sentences: tuple,
+                    translations: dict[int, str], context: str, article_language: str) -> str:
+    """Why a generated sentence says more than its cited sentences ("" when it does not): each
+    content word must be stated by them (or by their verified translations, for a reader of
+    another language), or by the question and the earlier questions; a negation must be
+    theirs too. A sentence joining facts of two sentences must therefore cite both."""
+    source = " ".join(sentences[i].text for i in cites)
+    support, support_language = source, article_language
+    if language != article_language:
+        missing = [i for i in cites if i not in translations]
+        if missing:
+            return (f"no verified translation of sentence {missing[0]} to check the "
+                    "sentence against")
+        support = " ".join(translations[i] for i in cites)
+        support_language = language
+    extra = unsupported(text, language, support, support_language, f"{context} {source}")
+    if extra:
+        return f"the sentence says {extra[0]!r}, which its cited sentences do not"
+    if negated(text, language) and not (negated(support, support_language)
+                                        or negated(source, article_language)):
+        return "the sentence states a negation its cited sentences do not"
     return ""
 
 
-def _translation_problem(translation: str, source: str, matcher: NameMatcher,
-                         language: str) -> str:
+def translation_problem(translation: str, source: str, matcher: NameMatcher, language: str,
+                        aligner: Aligner | None = None) -> str:
     """Why a translation cannot be shown ("" when it can): it must state the same numbers and
-    names as its source, no more, no fewer, in the reader's language."""
+    names as its source, no more, no fewer, the same negation, in the reader's language; with
+    an `aligner`, its meaning must stay close to the source's (e5) and each of its content
+    words must stand for a word of the source."""
     if not translation.strip():
         return "an empty translation"
     ours, theirs = numbers(translation), numbers(source)
@@ -171,4 +214,15 @@ def _translation_problem(translation: str, source: str, matcher: NameMatcher,
             return f"a translation drops the name {name!r}"
     if detect(translation, language) != language:
         return "a translation is not in the reader's language"
+    source_language = detect(source)
+    if negated(translation, language) != negated(source, source_language):
+        return "a translation adds or drops a negation"
+    if aligner is not None and aligner.embeddings is not None:
+        vectors = aligner.embeddings.documents_array([source, translation])
+        cosine = float(vectors[0] @ vectors[1])
+        if cosine < TRANSLATION_MIN_COSINE:
+            return f"a translation strays from its source (e5 cosine {cosine:.2f})"
+        stray = aligner.unaligned(translation, source)
+        if stray:
+            return f"a translation says {stray[0]!r}, which no word of its source stands for"
     return ""

@@ -46,7 +46,10 @@ def test_a_verified_llm_answer_is_written_in_a_full_sentence(engine: Engine) -> 
     result = outcome.answer
     assert result.found and result.backend == "scripted" and result.verified
     assert result.direct == "jusqu'en 2028"
-    assert result.text.startswith("L'ISS sera exploitée jusqu'en 2028. [1]")
+    # The verified short answer and its quote first (streamed as soon as reading is verified),
+    # then the answer sentence.
+    assert result.text.startswith("Jusqu'en 2028. ")
+    assert result.text.endswith("\n\nL'ISS sera exploitée jusqu'en 2028. [1]")
     first = result.citations[0]
     assert "jusqu'en 2028" in first.text and engine.article.text[first.start:first.end] == first.text
     assert outcome.decision is not None and outcome.decision.rejected == ()
@@ -113,16 +116,19 @@ def test_an_injected_instruction_changes_nothing(engine: Engine) -> None:
 def test_streaming_ends_with_the_verified_answer(engine: Engine) -> None:
     sentence = next(s for s in engine.article.sentences if "2028" in s.text)
     llm = scripted(engine, {"answer": "jusqu'en 2028"},
-                   {"sentence": "The ISS will be operated until 2028."},
-                   {"translation": "a made-up translation naming Vladimir Putin"})
+                   {"translation": "a made-up translation naming Vladimir Putin"},
+                   {"sentence": "The ISS will be operated until 2028."})
     pieces = list(answer_stream("Until when will the ISS be operated?", engine=llm))
     final = pieces[-1]
     assert isinstance(final, Answer) and all(isinstance(p, str) for p in pieces[:-1])
     assert "".join(p for p in pieces[:-1] if isinstance(p, str)) == final.text
     assert final.found and final.language == "en" and final.backend == "scripted"
-    assert final.text.startswith("The ISS will be operated until 2028. [1]")
+    # The verified short answer and its quote come first.
+    assert pieces[0].startswith("Jusqu'en 2028. ") and sentence.text in pieces[0]
     assert final.citations[0].text == sentence.text
     assert "Putin" not in final.text and final.citations[0].translation == ""  # caught
+    # Without a verified translation, an English sentence cannot be checked word by word.
+    assert "operated until" not in final.text
 
 
 def test_a_faithful_translation_is_shown_labelled(engine: Engine) -> None:
@@ -131,18 +137,34 @@ def test_a_faithful_translation_is_shown_labelled(engine: Engine) -> None:
     translation = ("M Bakanov met with the acting administrator of NASA, Sean Duffy, in Houston "
                    "in the United States.")
     llm = scripted(engine, {"answer": "à Houston aux Etats-Unis"},
-                   {"sentence": "They met in Houston, in the United States."},
-                   {"translation": translation})
-    result = llm.ask(question)
+                   {"translation": translation},
+                   {"sentence": "They met in Houston, in the United States."})
+    outcome = llm.ask_detailed(question)
+    result = outcome.answer
     assert result.citations[0].text == sentence.text
     assert result.citations[0].translation == translation
     assert f"Machine translation of [1]: “{translation}”" in result.text
+    # Checked word by word against the verified translation: every word is in it.
+    assert result.text.endswith("They met in Houston, in the United States. [1]"), outcome
+
+
+def test_an_english_sentence_saying_more_than_its_translation_is_caught(engine: Engine) -> None:
+    question = "Where did Bakanov meet the acting NASA administrator?"
+    translation = ("M Bakanov met with the acting administrator of NASA, Sean Duffy, in Houston "
+                   "in the United States.")
+    llm = scripted(engine, {"answer": "à Houston aux Etats-Unis"},
+                   {"translation": translation},
+                   {"sentence": "They signed the agreement in Houston, in the United States."})
+    outcome = llm.ask_detailed(question)
+    assert "signed" not in outcome.answer.text and outcome.answer.found
+    assert outcome.decision is not None
+    assert any("'signed'" in r for r in outcome.decision.rejected)
 
 
 def test_an_overview_sentence_rests_on_the_article(engine: Engine) -> None:
     lead = engine.article.sentences[0].text
-    summary = ("Roscosmos et la NASA prolongent l'exploitation de l'ISS jusqu'en 2028. "
-               "La Russie veut aussi construire sa propre station orbitale.")
+    summary = ("Roscosmos et la NASA poursuivent l'exploitation de l'ISS jusqu'en 2028. "
+               "Moscou prévoit aussi la construction de sa propre station orbitale.")
     llm = scripted(engine, {"summary": summary})
     result = llm.ask("Résume l'article")
     assert result.found and result.backend == "scripted"
