@@ -17,6 +17,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from .answerer import RulesAnswerer, Thresholds
 from .article import Article, load_article
 from .article_work import ArticleWork, article_language
+from .calibration import load_model
 from .cancel import cancel_scope
 from .compose import compose
 from .condense import standalone
@@ -124,7 +125,8 @@ class Engine:
         self.matcher = NameMatcher(self.embeddings)
         self.aligner = Aligner(self.embeddings, WORD_MIN_COSINE)
         self.checks = Checks(self.article, self.matcher, self.aligner,
-                             article_language(self.article))
+                             article_language(self.article),
+                             load_model() if settings.decision == "measured" else None)
         self.rules = RulesAnswerer(self.index, self.names, Thresholds(min_margin=settings.min_margin))
         if llm is None and settings.llm != "none":
             from .llm import make_llm_answerer

@@ -30,13 +30,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     idx = sub.add_parser("index", help="build the index if missing or stale")
     idx.add_argument("--rebuild", action="store_true", help="rebuild even if up to date")
     ev = sub.add_parser("eval", help="run the question set and print the metrics")
-    ev.add_argument("--part", choices=[*PARTS, "all", "heldouts"], default="all",
-                    help="a part, every part, or the three held-out parts")
+    ev.add_argument("--part", choices=[*PARTS, "all", "heldouts", "devs"], default="all",
+                    help="a part, every part, the held-out parts or the dev parts")
     ev.add_argument("--llm", choices=["local", "openai", "none"],
                     help="the answer backend (default: ASSISTANT_LLM)")
     ev.add_argument("--save", help="write every case's outcome to this JSON file")
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--failures", action="store_true", help="list the cases answered wrongly")
+    cal = sub.add_parser("calibrate", help="fit the decision to answer or refuse on the dev "
+                                           "halves of every text (leave-one-text-out)")
+    cal.add_argument("--from", dest="signals", help="refit from signals saved by an earlier run")
+    cal.add_argument("--save", help="where to save the signals (artifacts/ by default)")
+    cal.add_argument("--llm", choices=["local", "openai"], help="the LLM (default: ASSISTANT_LLM)")
+    chk = sub.add_parser("check-verifier", help="measure the verifier on the corrupted set")
+    chk.add_argument("--save", help="write every item's verdict to this JSON file")
     sub.add_parser("setup-llm", help="download and check the bundled LLM (1.1 GB, once)")
     bench = sub.add_parser("bench", help="time index build, first answer and warm answers")
     bench.add_argument("--runs", type=int, default=200, help="warm rules answers timed")
@@ -62,6 +69,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                 settings = replace(settings, llm=args.llm)
                 settings.validate()
             return _eval(settings, args.part, args.json, args.failures, args.save)
+        if args.command == "calibrate":
+            from .calibrate import main as calibrate
+
+            if args.llm:
+                settings = replace(settings, llm=args.llm)
+            return calibrate(settings, args.signals, args.save)
+        if args.command == "check-verifier":
+            from .embed import make_embeddings
+            from .verifier_bench import measure
+
+            measured = measure(make_embeddings(settings))
+            if args.save:
+                Path(args.save).write_text(json.dumps(measured, ensure_ascii=False, indent=1),
+                                           "utf-8")
+            print(json.dumps({k: v for k, v in measured.items() if k != "rows"}, indent=1,
+                             ensure_ascii=False))
+            return 0
         if args.command == "setup-llm":
             from .model_files import ensure_model
 
@@ -100,9 +124,10 @@ def _index(settings: Settings, rebuild: bool) -> int:
 
 def _eval(settings: Settings, part: str, as_json: bool, failures: bool,
           save: str | None) -> int:
-    from .evaluate import HELDOUT_PARTS, run, settings_for
+    from .evaluate import DEV_PARTS, HELDOUT_PARTS, run, settings_for
 
-    parts = {"all": list(PARTS), "heldouts": list(HELDOUT_PARTS)}.get(part, [part])
+    parts = {"all": list(PARTS), "heldouts": list(HELDOUT_PARTS),
+             "devs": list(DEV_PARTS)}.get(part, [part])
     results: list[dict[str, Any]] = []
     saved: list[dict[str, Any]] = []
     engines: dict[Settings, Engine] = {}
@@ -118,7 +143,10 @@ def _eval(settings: Settings, part: str, as_json: bool, failures: bool,
                       "proposed_found": o.proposed_found, "kind_ok": o.kind_ok,
                       "seconds": round(o.seconds, 3),
                       "text": o.answer.text, "reason": o.answer.reason,
-                      "rejected": list(o.rejected)} for o in report.outcomes)
+                      "rejected": list(o.rejected),
+                      "unsupported_words": list(o.unsupported_words),
+                      "probability": o.probability,
+                      "candidates": list(o.candidates)} for o in report.outcomes)
         if failures and not as_json:
             for o in report.failures():
                 first = o.answer.citations[0].text[:70] if o.answer.citations else "-"

@@ -64,6 +64,10 @@ class Settings:
     llm_model: str = ""  # the model name the endpoint expects
     llm_api_key: str = field(default="", repr=False)  # ASSISTANT_LLM_API_KEY or OPENAI_API_KEY
     llm_timeout: float = 20.0  # seconds for one LLM call; past it the rules answer
+    # How an answer is chosen between the rules' and the LLM's, or refused: "measured" (the
+    # logistic model of assistant/data/decision.json, fit by `assistant calibrate`) or "rules"
+    # (a rules refusal stands, else the LLM's verified answer: the order before it).
+    decision: str = "measured"
     llm_threads: int = 2
     llm_context: int = 4096
     # A reader whose wait for the local LLM (the calls queued ahead, by their measured mean)
@@ -101,6 +105,7 @@ class Settings:
             "ASSISTANT_LLM": "llm",
             "ASSISTANT_LLM_URL": "llm_url",
             "ASSISTANT_LLM_MODEL": "llm_model",
+            "ASSISTANT_DECISION": "decision",
         }
         ints = {
             "ASSISTANT_MAX_QUESTION_CHARS": "max_question_chars",
@@ -168,6 +173,9 @@ class Settings:
         if self.llm == "openai" and not self.llm_url:
             raise ConfigError("ASSISTANT_LLM=openai needs ASSISTANT_LLM_URL (the endpoint, e.g. "
                               "http://127.0.0.1:8080/v1)")
+        if self.decision not in ("measured", "rules"):
+            raise ConfigError(f"ASSISTANT_DECISION={self.decision!r} is not a decision: use "
+                              "'measured' or 'rules'")
         if self.llm_max_wait < 0:
             raise ConfigError(f"ASSISTANT_LLM_MAX_WAIT={self.llm_max_wait:g} must be 0 or more "
                               "(seconds a reader may wait for the local LLM)")

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from .article import Article
+from .calibration import Model, signals
+from .calibration import choose as calibration_choose
 from .drafts import Answerer, Draft
 from .question import Question
 from .results import Turn
@@ -43,6 +45,16 @@ class Checks:
     matcher: NameMatcher
     aligner: Aligner | None = None
     language: str = "fr"  # the article's
+    model: Model | None = None  # the measured decision (calibration.py); None: the rules' order
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A verified answer that could be shown, and the signals the decision weighs it by."""
+
+    name: str  # "rules" or "llm"
+    draft: Draft
+    features: dict[str, float]
 
 
 def context_of(question: Question, turns: tuple[Turn, ...]) -> str:
@@ -61,6 +73,8 @@ class Decision:
     rejected: tuple[str, ...] = ()  # why the verifier refused a draft or a translation
     llm_error: str = ""
     kind_ok: bool | None = None  # the LLM's answer holds the kind of entity asked for
+    candidates: tuple[Candidate, ...] = ()  # what the measured decision chose among
+    probability: float | None = None  # the chosen candidate's probability of being right
 
 
 def decide(question: Question, turns: tuple[Turn, ...], found: Retrieval, checks: Checks,
@@ -96,15 +110,42 @@ def decide(question: Question, turns: tuple[Turn, ...], found: Retrieval, checks
     proposed = with_stored_translations(proposed, llm, question.language, checks.language)
     verdict = check(proposed, given)
     rejected = tuple(f"{proposed.backend}: {r}" for r in verdict.dropped)
+    holds = getattr(rules, "holds_kind", None)
+    verified: Draft | None = verdict.draft if verdict.ok else None
+    kind_ok = holds(question, verified) if holds is not None and verified is not None else None
     if not verdict.ok:
         log.info("%s draft rejected: %s", proposed.backend, verdict.reason)
-        # The reader's `reason` says that, not what: the rejected text is the LLM's, unverified.
-        return Decision(_noted(ruled, f"the {proposed.backend} LLM's draft failed verification"),
-                        ruled, proposed, (*rejected, f"{proposed.backend}: {verdict.reason}"))
-    holds = getattr(rules, "holds_kind", None)
-    kind_ok = holds(question, verdict.draft) if holds is not None else None
-    return Decision(choose(question, ruled, verdict.draft), ruled, proposed, rejected,
-                    kind_ok=kind_ok)
+        rejected = (*rejected, f"{proposed.backend}: {verdict.reason}")
+    candidates = []
+    for name, draft in (("rules", ruled), ("llm", verified)):
+        if draft is not None and draft.found and draft.cites and not draft.overview:
+            fits = holds(question, draft) if holds is not None else True
+            candidates.append(Candidate(name, draft, signals(
+                question, found, ruled, verified, draft, fits, bool(turns), checks.language)))
+    if question.kind == "overview" or checks.model is None:
+        if verified is None:
+            # The reader's `reason` says that, not what: the rejected text is unverified.
+            shown = _noted(ruled, f"the {proposed.backend} LLM's draft failed verification")
+        else:
+            shown = choose(question, ruled, verified)
+        return Decision(shown, ruled, proposed, rejected, kind_ok=kind_ok,
+                        candidates=tuple(candidates))
+    pick, probability = pick_candidate(checks.model, [c.features for c in candidates])
+    if pick is None:
+        closest = candidates[0].draft.cites[0] if candidates else ruled.closest
+        shown = Draft(ruled.backend, False, closest=closest,
+                      reason=f"no answer is likely enough to be right (p={probability:.2f} < "
+                             f"{checks.model.threshold:.2f})")
+    else:
+        chosen = candidates[pick]
+        shown = _noted(chosen.draft, f"chosen by the measured decision (p={probability:.2f})")
+    return Decision(shown, ruled, proposed, rejected, kind_ok=kind_ok,
+                    candidates=tuple(candidates), probability=probability)
+
+
+def pick_candidate(model: Model, features: list[dict[str, float]]) -> tuple[int | None, float]:
+    """The candidate the model shows (None: refuse) and its probability of being right."""
+    return calibration_choose(model, [{"features": f} for f in features])
 
 
 def with_stored_translations(draft: Draft, llm: Answerer | None, language: str,

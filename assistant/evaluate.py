@@ -18,11 +18,14 @@ from typing import Any
 
 import yaml
 
+from .article import Article
 from .chain import Engine, Outcome
+from .compose import ARTICLE_LANGUAGE_NAME, compose
+from .compose import TEXTS as TEMPLATES
 from .config import DEFAULT_ARTICLE, Settings
 from .facts import names, numbers
 from .results import Answer, Citation, Turn
-from .text import fold, strip_markup
+from .text import STOPWORDS, fold, strip_markup
 from .verify import NameMatcher
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "tests" / "data"
@@ -33,10 +36,14 @@ TEXTS_DIR = DATA_DIR / "texts"
 PARTS = {"dev": ("iss", DATA_DIR / "questions_dev.yaml"),
          "dev2": ("iss", DATA_DIR / "questions_dev2.yaml"),
          "heldout": ("iss", DATA_DIR / "questions_heldout.yaml")}
-for _text in ("news", "encyclopedia"):
+# The texts nobody tuned on, each with a dev half (choices are made on the dev halves, by
+# leave-one-text-out) and a held-out half (only measured).
+TEXTS = ("news", "encyclopedia", "sport", "economy", "science", "culture", "harbour")
+for _text in TEXTS:
     for _half in ("dev", "heldout"):
         PARTS[f"{_text}-{_half}"] = (_text, TEXTS_DIR / _text / f"{_half}.yaml")
-HELDOUT_PARTS = ("heldout", "news-heldout", "encyclopedia-heldout")
+HELDOUT_PARTS = ("heldout", *(f"{t}-heldout" for t in TEXTS))
+DEV_PARTS = ("dev", "dev2", *(f"{t}-dev" for t in TEXTS))
 
 
 def article_path(text: str) -> Path:
@@ -64,6 +71,8 @@ class Case:
     history: tuple[tuple[str, str], ...] = ()
     facts: tuple[str, ...] = ()
     cite: tuple[str, ...] = ()
+    conversation: str = ""  # the conversation a turn belongs to ("" for a single question)
+    turn: int = 0  # its place in the conversation (0 first)
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,9 @@ class CaseResult:
     rules_found: bool | None = None
     proposed_found: bool | None = None
     kind_ok: bool | None = None
+    unsupported_words: tuple[str, ...] = ()  # content words shown that nothing supports
+    candidates: tuple[dict[str, Any], ...] = ()  # each candidate's signals and whether it is right
+    probability: float | None = None
 
 
 @dataclass
@@ -92,6 +104,10 @@ class Report:
         answerable = [o for o in self.outcomes if o.case.expect == "answer"]
         refusals = [o for o in self.outcomes if o.case.expect == "refuse"]
         followups = [o for o in self.outcomes if o.case.kind == "followup"]
+        turns = [o for o in self.outcomes if o.case.conversation]
+        conversations: dict[str, list[CaseResult]] = {}
+        for o in turns:
+            conversations.setdefault(o.case.conversation, []).append(o)
         said_no = [o for o in self.outcomes if not o.answer.found]
         ranks = [o.rank for o in answerable]
         times = sorted(o.seconds * 1000 for o in self.outcomes)
@@ -112,6 +128,11 @@ class Report:
             "false_refusals": rate(answerable, lambda o: not o.answer.found),
             "false_answers": rate(refusals, lambda o: o.answer.found),
             "followup_accuracy": rate(followups, lambda o: o.correct),
+            "conversation_turns": len(turns),
+            "conversation_turn_accuracy": rate(turns, lambda o: o.correct),
+            "conversation_accuracy": round(sum(all(o.correct for o in c) for c in
+                                               conversations.values()) / len(conversations), 3)
+            if conversations else 0.0,
             "language_accuracy": rate(self.outcomes, lambda o: o.language_ok),
             "recall_at_1": round(sum(1 for r in ranks if r == 0) / len(ranks), 3) if ranks else 0,
             "recall_at_3": round(sum(1 for r in ranks if r is not None and r < 3) / len(ranks), 3)
@@ -122,6 +143,7 @@ class Report:
             "translations_rejected": sum(1 for o in self.outcomes for r in o.rejected
                                          if "translation" in r),
             "unverified_claims_shown": sum(o.unverified for o in self.outcomes),
+            "unsupported_text_shown": sum(1 for o in self.outcomes if o.unsupported_words),
             "latency_p50_ms": round(statistics.median(times), 1) if times else 0,
             "latency_p95_ms": round(times[int(0.95 * (len(times) - 1))], 1) if times else 0,
         }
@@ -139,21 +161,34 @@ class Report:
 
 
 def load_cases(part: str) -> list[Case]:
-    """The cases of one part of the question set."""
+    """The cases of one part of the question set; a conversation's turns are cases of their
+    own, in order, marked with the conversation's id."""
     raw = yaml.safe_load(PARTS[part][1].read_text("utf-8")) or []
-    return [
-        Case(
-            id=str(c["id"]),
-            question=str(c["question"]),
-            language=str(c.get("language", "fr")),
-            kind=str(c.get("kind", "paraphrase")),
-            expect=str(c.get("expect", "answer")),
-            history=tuple((str(q), str(a)) for q, a in c.get("history") or []),
-            facts=tuple(str(f) for f in c.get("facts") or []),
-            cite=tuple(str(x) for x in c.get("cite") or []),
-        )
-        for c in raw
-    ]
+    cases = []
+    for c in raw:
+        if c.get("kind") == "conversation":
+            for n, t in enumerate(c.get("turns") or []):
+                cases.append(_case({**t, "id": f"{c['id']}-t{n + 1}", "kind": "conversation",
+                                    "language": t.get("language", c.get("language", "fr"))},
+                                   conversation=str(c["id"]), turn=n))
+        else:
+            cases.append(_case(c))
+    return cases
+
+
+def _case(c: dict[str, Any], conversation: str = "", turn: int = 0) -> Case:
+    return Case(
+        id=str(c["id"]),
+        question=str(c["question"]),
+        language=str(c.get("language", "fr")),
+        kind=str(c.get("kind", "paraphrase")),
+        expect=str(c.get("expect", "answer")),
+        history=tuple((str(q), str(a)) for q, a in c.get("history") or []),
+        facts=tuple(str(f) for f in c.get("facts") or []),
+        cite=tuple(str(x) for x in c.get("cite") or []),
+        conversation=conversation,
+        turn=turn,
+    )
 
 
 def scripted_turns(engine: Engine, history: tuple[tuple[str, str], ...]) -> list[Turn]:
@@ -174,10 +209,8 @@ def scripted_turns(engine: Engine, history: tuple[tuple[str, str], ...]) -> list
     return turns
 
 
-def judge(case: Case, outcome: Outcome, seconds: float, rank: int | None,
-          matcher: NameMatcher | None = None, article_text: str = "") -> CaseResult:
-    """Is the answer right for this case?"""
-    answer = outcome.answer
+def right(case: Case, answer: Answer) -> tuple[bool, bool, bool, bool]:
+    """(correct, fact_ok, cite_ok, language_ok) of `answer` for `case`."""
     text = fold(answer.text)
     fact_ok = not case.facts or any(fold(f) in text for f in case.facts)
     first = answer.citations[0].text if answer.citations else ""
@@ -187,14 +220,35 @@ def judge(case: Case, outcome: Outcome, seconds: float, rank: int | None,
         correct = not answer.found
     else:
         correct = answer.found and fact_ok and cite_ok and language_ok
+    return correct, fact_ok, cite_ok, language_ok
+
+
+def judge(case: Case, outcome: Outcome, seconds: float, rank: int | None,
+          matcher: NameMatcher | None = None, article: Article | None = None,
+          context: str = "") -> CaseResult:
+    """Is the answer right for this case? Each candidate the decision weighed is judged too
+    (its signals and whether it was right are what `assistant calibrate` fits on)."""
+    answer = outcome.answer
+    correct, fact_ok, cite_ok, language_ok = right(case, answer)
     decision = outcome.decision
+    candidates: list[dict[str, Any]] = []
+    if decision is not None and outcome.found is not None and article is not None:
+        for c in decision.candidates:
+            shown = compose(c.draft, outcome.found, article, answer.language)
+            candidates.append({"name": c.name, "features": c.features,
+                               "right": case.expect == "answer" and right(case, shown)[0]})
     return CaseResult(
         case, answer, seconds, correct, fact_ok, cite_ok, language_ok, rank,
         rejected=decision.rejected if decision else (),
-        unverified=unsupported_claims(answer, matcher or NameMatcher(None), article_text),
+        unverified=unsupported_claims(answer, matcher or NameMatcher(None),
+                                      article.text if article else ""),
         rules_found=decision.rules.found if decision else None,
         proposed_found=decision.proposed.found if decision and decision.proposed else None,
         kind_ok=decision.kind_ok if decision else None,
+        unsupported_words=tuple(unsupported_words(answer, context,
+                                                  article.text if article else "")),
+        candidates=tuple(candidates),
+        probability=decision.probability if decision else None,
     )
 
 
@@ -225,17 +279,72 @@ def unsupported_claims(answer: Answer, matcher: NameMatcher, article_text: str =
 # The answer templates' own words that look like names.
 _LABELS = ("According to the article (quoted in French)", "Selon l'article", ("The article is "
            "titled"), "L'article s'intitule", "Machine translation of", "Traduction automatique de")
+# Every literal fragment of the answer templates: words the assistant's own frame says.
+_FRAME = sorted({part.strip() for texts in TEMPLATES.values() for template in texts.values()
+                 for part in re.split(r"\{[^}]*\}", template) if part.strip()}
+                | {n for names in ARTICLE_LANGUAGE_NAME.values() for n in names.values()},
+                key=len, reverse=True)
+_TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
+_ELIDED = re.compile(r"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu)'")
+
+
+def unsupported_words(answer: Answer, context: str, article_text: str = "") -> list[str]:
+    """An independent check of the shown text (not the verifier's code): the content words
+    outside the quotes, their shown translations and the answer's frame that no cited sentence,
+    no shown translation, no question of the conversation and not the short answer state. Two
+    words match when they share their first five letters (or are equal, when shorter)."""
+    if not answer.found:
+        return []
+    said = answer.text
+    for quoted in re.findall(r"«\s*(.+?)\s*»|“(.+?)”", said):
+        span = quoted[0] or quoted[1]
+        if span and span in article_text:
+            said = said.replace(span, " ")
+    support = " ".join([context, answer.direct, *(c.text for c in answer.citations),
+                        *(c.translation for c in answer.citations)])
+    for c in answer.citations:
+        said = said.replace(c.text, " ")
+        if c.translation:
+            said = said.replace(c.translation, " ")
+    for fragment in _FRAME:
+        said = said.replace(fragment, " ")
+    known = {_key(w) for w in _tokens(support)}
+    return [w for w in _tokens(said) if _key(w) not in known]
+
+
+def _tokens(text: str) -> list[str]:
+    out = []
+    for raw in re.findall(r"[\w'’-]+", text.replace("’", "'")):
+        word = _ELIDED.sub("", fold(raw))
+        for part in _TOKEN.findall(word):
+            if len(part) >= 3 and part not in STOPWORDS:
+                out.append(part)
+    return out
+
+
+def _key(word: str) -> str:
+    return word[:5]
 
 
 def run(engine: Engine, part: str, cases: list[Case] | None = None) -> Report:
-    """Ask every case of `part` and judge the answers."""
+    """Ask every case of `part` and judge the answers. A conversation's turns are asked in
+    order, each with the assistant's own earlier `Answer`s as its history, as the page keeps
+    them."""
     report = Report(part)
     sentences = engine.article.sentences
+    history: list[Turn] = []
     for case in cases if cases is not None else load_cases(part):
-        turns = scripted_turns(engine, case.history)
+        if case.conversation:
+            if case.turn == 0:
+                history = []
+            turns = list(history)
+        else:
+            turns = scripted_turns(engine, case.history)
         started = time.perf_counter()
         outcome = engine.ask_detailed(case.question, turns)
         seconds = time.perf_counter() - started
+        if case.conversation:
+            history.append(Turn(case.question, outcome.answer))
         rank = None
         if case.expect == "answer":
             scored = engine.searcher.score(strip_markup(outcome.answer.query or case.question),
@@ -244,6 +353,7 @@ def run(engine: Engine, part: str, cases: list[Case] | None = None) -> Report:
             targets = [s.index for s in sentences if any(c in s.text for c in case.cite)]
             hits = [order.index(t) for t in targets if t in order]
             rank = min(hits) if hits else None
+        context = " ".join([case.question, *(t.question for t in turns)])
         report.outcomes.append(judge(case, outcome, seconds, rank, engine.matcher,
-                                     engine.article.text))
+                                     engine.article, context))
     return report

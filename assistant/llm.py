@@ -90,7 +90,8 @@ class LLMAnswerer:
         phrase = _field(reply.text, "answer")
         if not phrase:
             return Draft(self.name, False, reason=f"the LLM read no answer in the article "
-                                                  f"(confidence {reply.confidence:.2f})")
+                                                  f"(confidence {reply.confidence:.2f})",
+                         confidence=reply.confidence)
         where = _locate(phrase, found)
         if where is None:  # not word for word in a retrieved sentence: the verifier refuses it
             first = (found.passages[0].sentence,) if found.passages else ()

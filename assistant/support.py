@@ -86,6 +86,11 @@ class Aligner:
 
     def unaligned(self, translation: str, source: str) -> list[str]:
         """The content words of `translation` that no word of `source` stands for."""
+        return [w for w, score in self.alignment(translation, source) if score < self.threshold]
+
+    def alignment(self, translation: str, source: str) -> list[tuple[str, float]]:
+        """Each content word of `translation` not spelled like a word of `source`, with the
+        e5 cosine of the source word closest to it (0 without embeddings)."""
         theirs = [w for w in words(source) if _content(w)]
         mine = [w for w in words(translation) if _content(w)]
         if not mine or not theirs:
@@ -95,13 +100,10 @@ class Aligner:
         if not todo:
             return []
         if self.embeddings is None:
-            return todo
+            return [(w, 0.0) for w in todo]
         source_vecs = self._vectors(theirs)
-        out = []
-        for word, vec in zip(todo, self._vectors(todo)):
-            if float((source_vecs @ vec).max()) < self.threshold:
-                out.append(word)
-        return out
+        return [(word, float((source_vecs @ vec).max()))
+                for word, vec in zip(todo, self._vectors(todo))]
 
     def _vectors(self, items: list[str]) -> np.ndarray:
         keys = [fold(w) for w in items]
