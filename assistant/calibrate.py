@@ -13,7 +13,7 @@ from typing import Any
 from .calibration import MODEL_PATH, calibrate, outcome_counts
 from .chain import Engine
 from .config import Settings
-from .evaluate import DEV_PARTS, PARTS, run, settings_for
+from .evaluate import DEV_PARTS, PARTS, ready, run, settings_for
 
 SIGNALS_PATH = Path("artifacts") / "calibration-signals.json"
 
@@ -21,14 +21,14 @@ SIGNALS_PATH = Path("artifacts") / "calibration-signals.json"
 def collect(settings: Settings, parts: tuple[str, ...] = DEV_PARTS) -> list[dict[str, Any]]:
     """Every dev case's candidates: their signals and whether each is right. Run with the
     rules' order of decision, so that what is recorded does not depend on an earlier model."""
-    settings = replace(settings, decision="rules")
+    settings = replace(settings, decision="rules", llm_max_wait=600.0)
     engines: dict[Settings, Engine] = {}
     cases: list[dict[str, Any]] = []
     for part in parts:
         part_settings = settings_for(part, settings)
         if part_settings not in engines:
-            engines[part_settings] = Engine(part_settings)
-        report = run(engines[part_settings], part)
+            engines[part_settings] = ready(Engine(part_settings))
+        report = run(engines[part_settings], part, write=False)
         for o in report.outcomes:
             if o.case.kind == "overview":  # an overview is always written, never refused
                 continue

@@ -124,7 +124,7 @@ def _index(settings: Settings, rebuild: bool) -> int:
 
 def _eval(settings: Settings, part: str, as_json: bool, failures: bool,
           save: str | None) -> int:
-    from .evaluate import DEV_PARTS, HELDOUT_PARTS, run, settings_for
+    from .evaluate import DEV_PARTS, HELDOUT_PARTS, ready, run, settings_for
 
     parts = {"all": list(PARTS), "heldouts": list(HELDOUT_PARTS),
              "devs": list(DEV_PARTS)}.get(part, [part])
@@ -134,7 +134,9 @@ def _eval(settings: Settings, part: str, as_json: bool, failures: bool,
     for name in parts:
         part_settings = settings_for(name, settings)
         if part_settings not in engines:
-            engines[part_settings] = Engine(part_settings)
+            # No quick answers in an evaluation: the LLM reads the article first, and a
+            # question waits for it as long as it takes.
+            engines[part_settings] = ready(Engine(replace(part_settings, llm_max_wait=600.0)))
         report = run(engines[part_settings], name)
         results.append({**report.metrics(), "rejections": report.rejections()})
         saved.extend({"part": name, "id": o.case.id, "expect": o.case.expect,

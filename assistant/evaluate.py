@@ -326,10 +326,21 @@ def _key(word: str) -> str:
     return word[:5]
 
 
-def run(engine: Engine, part: str, cases: list[Case] | None = None) -> Report:
+def ready(engine: Engine) -> Engine:
+    """`engine` with its LLM holding the article (read, or its saved state loaded), so that no
+    question of an evaluation gets the quick answer because the article is still being read."""
+    warm = getattr(engine.llm, "warm", None)
+    if warm is not None:
+        warm()
+    return engine
+
+
+def run(engine: Engine, part: str, cases: list[Case] | None = None,
+        write: bool = True) -> Report:
     """Ask every case of `part` and judge the answers. A conversation's turns are asked in
     order, each with the assistant's own earlier `Answer`s as its history, as the page keeps
-    them."""
+    them. `write=False`: the decision only (the verified short answer and its quote), without
+    what the LLM writes after it."""
     report = Report(part)
     sentences = engine.article.sentences
     history: list[Turn] = []
@@ -341,7 +352,12 @@ def run(engine: Engine, part: str, cases: list[Case] | None = None) -> Report:
         else:
             turns = scripted_turns(engine, case.history)
         started = time.perf_counter()
-        outcome = engine.ask_detailed(case.question, turns)
+        if write:
+            outcome = engine.ask_detailed(case.question, turns)
+        else:
+            steps = engine.steps(case.question, turns)
+            outcome = next(steps)
+            steps.close()
         seconds = time.perf_counter() - started
         if case.conversation:
             history.append(Turn(case.question, outcome.answer))

@@ -56,3 +56,46 @@ def test_verify() -> None:
     bad = verify(_draft(cites=(1,), translations={1: "The renovation cost 9 million euros."}),
                  {1}, ARTICLE, matcher, "en")
     assert bad.ok and bad.draft.translations == {} and "9" in bad.dropped[0]
+
+
+def test_every_content_word_of_a_generated_sentence_must_be_stated() -> None:
+    matcher = NameMatcher(None)
+
+    def reason(text: str, cites: tuple[int, ...] = (0,), language: str = "fr",
+               translations: dict[int, str] | None = None, context: str = "") -> str:
+        draft = _draft(cites=cites, direct="", claims=(Claim(text, cites, generated=True),),
+                       translations=translations or {})
+        return verify(draft, set(cites), ARTICLE, matcher, language, context).reason
+
+    # The sentence's facts in its own words, or in other forms of them, pass; any other
+    # content word fails, harmless or not ("ses portes").
+    assert reason("Le musée de Brest a rouvert après deux ans de travaux.") == ""
+    assert reason("Les travaux du musée de Brest ont duré deux ans.") == (
+        "the sentence says 'duré', which its cited sentences do not")
+    assert reason("Le musée de Brest a rouvert ses portes en 2025.", context="Quand ?") == (
+        "the sentence says 'portes', which its cited sentences do not")
+    # A word of another sentence, a word of no sentence, a negation: caught.
+    assert "'coûté'" in reason("Le musée a coûté deux ans de travaux.")
+    assert "'fermé'" in reason("Le musée de Brest a fermé en 2025.")
+    assert "negation" in reason("Le musée de Brest n'a pas rouvert en 2025.")
+    # A sentence joining facts of two sentences must cite both.
+    joined = "Le musée de Brest a rouvert en 2025 ; la rénovation a coûté 8 millions d'euros."
+    assert "which its sentences do not" in reason(joined)  # its 8 million, first
+    assert reason(joined, cites=(0, 1)) == ""
+    # The question's own words may be used.
+    assert reason("Les visiteurs retrouvent le musée de Brest en 2025.",
+                  context="Quand les visiteurs retrouvent-ils le musée ?") == ""
+    # A reader of another language: checked against the verified translation of the sentence.
+    english = {0: "The Brest museum reopened in 2025 after two years of work."}
+    assert reason("The museum reopened in 2025.", language="en", translations=english) == ""
+    assert "'closed'" in reason("The museum closed in 2025.", language="en",
+                                translations=english)
+    assert "no verified translation" in reason("The museum reopened in 2025.", language="en")
+
+
+def test_a_translation_keeps_negation() -> None:
+    matcher = NameMatcher(None)
+    negated = verify(_draft(cites=(0,), translations={
+        0: "The Brest museum did not reopen in 2025 after two years of work."}),
+        {0}, ARTICLE, matcher, "en")
+    assert negated.draft.translations == {} and "negation" in negated.dropped[0]
