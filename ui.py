@@ -16,22 +16,22 @@ import threading
 # Before gradio is imported: no analytics, no version check, nothing leaves the machine.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from assistant.config import Settings  # noqa: E402
-from assistant.web.conversation import (  # noqa: E402
+from assistant.config import Settings
+from assistant.web.conversation import (
     GENERIC_EXAMPLES,
     MAX_WAITING,
     Conversation,
     example_questions,
 )
-from assistant.web.guard import (  # noqa: E402
+from assistant.web.guard import (
     LOGIN_FAILURES,
     Guard,
     allowed_hosts,
     parse_auth,
 )
-from assistant.web.launch import THEME, launch_options, warm_up  # noqa: E402
-from assistant.web.limits import RateLimiter, Votes  # noqa: E402
-from assistant.web.page import build_demo  # noqa: E402
+from assistant.web.launch import THEME, launch_options, warm_up
+from assistant.web.limits import RateLimiter, Votes
+from assistant.web.page import build_demo
 
 RATE_LIMIT = Settings().ui_rate_limit  # questions per client address per minute, by default
 

@@ -254,3 +254,34 @@ def test_highlight_requests_from_the_page_are_validated():
     assert render.parse_highlights("<script>", n) == ([], None)
     many = {"spans": [[i, 0, 5] for i in range(1, 100)]}
     assert len(render.parse_highlights(many, n)[0]) == render.MAX_HIGHLIGHTS
+
+
+def test_the_quick_answer_says_so_in_its_footer_in_the_answers_language():
+    quick = dataclasses.replace(Answer("2028 [1]", True, [cite(0)], "fr", "q"), backend="quick")
+    out = render.render_answer(quick)
+    footer = re.search(r'<span class="ans-quick" title="([^"]*)">([^<]*)</span>', out)
+    assert footer and footer.group(2) == "Réponse rapide"
+    assert "occupé" in html.unescape(footer.group(1))
+    english = render.render_answer(dataclasses.replace(quick, language="en"))
+    assert ">Quick answer<" in english and "busy" in english
+    assert 'class="ans ans-found"' in out and "status-error" not in out  # not an error
+    assert "ans-quick" not in render.render_answer(dataclasses.replace(quick, backend="local"))
+
+
+def test_progress_shows_each_step_with_its_counts_and_a_bar():
+    steps = [render.Step("Texte lu", 1, 1), render.Step("Phrases encodées", 30, 68)]
+    out = render.render_progress(steps, "fr", message="Lecture de l'article…")
+    assert '<progress class="progress-bar" max="69" value="31"' in out
+    assert "Phrases encodées" in visible_text(out) and "30/68" in visible_text(out)
+    assert 'class="progress-step step-done"' in out  # the first step is done
+    assert 'role="status"' in out
+    error = render.render_progress([], "en", message="<b>bad</b>", kind="error")
+    assert 'role="alert"' in error and "&lt;b&gt;" in error and "<progress" not in error
+    assert render.render_progress([], "fr") == ""
+    big = render.render_progress([render.Step("x", 1200, 2400)], "fr")
+    assert "1\u202f200/2\u202f400" in big
+
+
+def test_the_article_panel_names_its_session_for_the_pages_script():
+    panel = render.render_article(ARTICLE, session='s"1<')
+    assert 'data-session="s&quot;1&lt;"' in panel

@@ -7,10 +7,13 @@ answers, sources and highlights goes through the real embedding model and Chroma
 from __future__ import annotations
 
 import dataclasses
+import html
 import http.client
 import json
 import re
 import socket
+import threading
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -29,9 +32,10 @@ from ui_support import (
 
 import assistant
 import ui
+from assistant.article import parse_article
 from assistant.config import Settings
 from assistant.errors import ConfigError, ModelLoadError
-from assistant.web import page
+from assistant.web import answering, page
 
 
 def ask(client: Client, question: str) -> dict[str, Any]:
@@ -464,3 +468,151 @@ def test_busy_and_rate_limited_questions_stay_in_the_box_with_a_message_in_the_p
         assert add(f"W{i} ?", 0, conv, other)[1] == ""
     _, box, status, *_ = add("Encore ?", 0, conv, other)
     assert box == "Encore ?" and "en attente" in visible_text(status)
+
+
+# --- another article ---------------------------------------------------------------------------
+
+NEWS_PATH = Path(__file__).resolve().parent / "data" / "texts" / "news" / "article.txt"
+
+
+@pytest.fixture(scope="module")
+def settings(settings):
+    """The page's settings, with room for the pasted articles these tests read from one
+    address (the default allows 5 in 10 minutes)."""
+    return dataclasses.replace(settings, ui_article_rate_limit=100)
+
+
+def read(client: Client, text: str) -> dict[str, Any]:
+    progress, panel, chat, status, *_ = client.predict(text, api_name="/read_article")
+    return {"progress": progress, "panel": panel, "chat": value(chat), "status": status}
+
+
+def value(output: Any) -> Any:
+    """An output's value (the chat comes as an update that also sets its example questions)."""
+    return output.get("value") if isinstance(output, dict) and "__type__" in output else output
+
+
+def test_a_pasted_article_through_the_api_is_this_sessions_alone(app):
+    url, bundled = app
+    news = NEWS_PATH.read_text(encoding="utf-8")
+    article = parse_article(news)
+    reader, other = Client(url, verbose=False), Client(url, verbose=False)
+    ask(reader, "Qui est le directeur russe ?")
+
+    result = read(reader, news)
+    assert "Article prêt" in visible_text(result["progress"])
+    assert f"{len(article.sentences)} phrases" in visible_text(result["progress"])
+    assert html.escape(article.title) in result["panel"] and "<mark" not in result["panel"]
+    assert result["chat"] == []  # the conversation starts over, about the new article
+
+    answered = ask(reader, "Quelle somme la rénovation a-t-elle coûté au total ?")
+    answer = last_answer(answered)
+    assert "4,2 millions" in visible_text(answer)
+    cited = check_highlights(article, answer, answered["panel"])
+    assert "Le chantier a coûté" in news[cited[0][1] : cited[0][2]]
+    follow = ask(reader, "Et qui a dirigé la rénovation ?")
+    assert len(follow["chat"]) == 4
+
+    # Another session still reads the bundled article, at the same time.
+    theirs = ask(other, "Jusqu'à quand l'ISS restera-t-elle en service ?")
+    assert "2028" in visible_text(last_answer(theirs))
+    check_highlights(bundled, last_answer(theirs), theirs["panel"])
+    assert html.escape(article.title) not in theirs["panel"]
+
+    progress, panel, chat, *_ = reader.predict(api_name="/bundled_article")
+    assert "Retour à l'article fourni" in visible_text(progress)
+    assert value(chat) == [] and html.escape(bundled.title) in panel
+    again = ask(reader, "Jusqu'à quand l'ISS restera-t-elle en service ?")
+    check_highlights(bundled, last_answer(again), again["panel"])
+
+
+def test_a_bad_pasted_article_gets_a_message_and_the_article_stays(app, settings):
+    url, bundled = app
+    client = Client(url, verbose=False)
+    for text, expected in (
+        ("", "Collez le texte"),
+        ("   \n\n  ", "Collez le texte"),
+        ("Un titre seul", "L'article n'a pas pu être lu"),
+        ("x" * (settings.max_article_chars + 1), "trop long"),
+    ):
+        result = read(client, text)
+        message = visible_text(result["progress"])
+        assert expected in message, (text[:20], message)
+        assert 'role="alert"' in result["progress"]
+    too_long = read(client, "x" * (settings.max_article_chars + 1))
+    assert f"{settings.max_article_chars:,}".replace(",", "\u202f") in visible_text(
+        too_long["progress"])
+    # Still the bundled article.
+    result = ask(client, "Jusqu'à quand l'ISS restera-t-elle en service ?")
+    check_highlights(bundled, last_answer(result), result["panel"])
+
+
+def test_uploads_stay_refused_and_large_bodies_are_refused_before_gradio(app, settings):
+    url, _ = app
+    files = {"files": ("article.txt", b"Titre\nUne phrase.\n", "text/plain")}
+    for path in ("/gradio_api/upload", "/upload"):
+        assert httpx.post(f"{url}{path}", files=files, timeout=30).status_code == 404
+    limit = 6 * settings.max_article_chars + 65_536
+    reply = httpx.post(f"{url}/gradio_api/queue/join", content=b"{" + b" " * limit + b"}",
+                       headers={"content-type": "application/json"}, timeout=60)
+    assert reply.status_code == 413
+
+
+def test_pasted_articles_are_rate_limited_per_client(settings):
+    """Wiring: a scripted article engine, two articles allowed per client in the window."""
+    limited = dataclasses.replace(settings, ui_article_rate_limit=2)
+    bundled = assistant.get_engine(settings).article
+    built: list[str] = []
+
+    def fake_engine_for(text, settings_, progress):
+        if progress is None:  # a question: the engine of the session's article, cached
+            return engines[text]
+        built.append(text)
+        for step, total in (("reading", 1), ("tagging", 3), ("embedding", 5), ("writing", 5)):
+            progress(SimpleNamespace(step=step, done=total, total=total))
+        engines[text] = FakeEngine(parse_article(text), settings_)
+        return engines[text]
+
+    engines: dict[str, FakeEngine] = {}
+    demo = ui.build_demo(limited, engine=FakeEngine(bundled, limited),
+                         engine_for=fake_engine_for)
+    url = launch(demo, limited)
+    try:
+        client = Client(url, verbose=False)
+        for n in range(2):
+            progress = read(client, f"Titre {n}\nUne phrase.\n")["progress"]
+            assert "Article prêt" in visible_text(progress)
+        refused = read(client, "Titre 3\nUne phrase.\n")
+        assert "Trop d'articles" in visible_text(refused["progress"])
+        assert len(built) == 2
+        # The pasted article answers: the scripted engine of the last one read.
+        result = ask(client, "Quoi ?")
+        assert "Une phrase." in visible_text(last_answer(result))
+    finally:
+        demo.close()
+
+
+def test_stop_sets_the_answers_cancel_event_which_the_engine_gets():
+    conv = ui.Conversation("fr")
+    event = conv.begin_answer()
+    conv.stop()
+    assert event.is_set()
+    fresh = conv.begin_answer()
+    conv.use_article(None, None)
+    assert fresh.is_set() and conv.exchanges == []
+
+    seen: list[Any] = []
+
+    class Cancellable:
+        def stream(self, question, history, cancel=None):
+            seen.append(cancel)
+            yield "a"
+
+    class Plain:
+        def stream(self, question, history):
+            yield "b"
+
+    marker = threading.Event()
+    assert list(answering.engine_stream(Cancellable(), "q", [], marker)) == ["a"]
+    assert seen == [marker]
+    assert list(answering.engine_stream(Plain(), "q", [], marker)) == ["b"]

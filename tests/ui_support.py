@@ -95,7 +95,9 @@ class FakeEngine:
     """A scripted engine with the real interface (`.ask`, `.article`, `.settings`).
 
     Each call pops the next item of `script`: an Answer is returned, an exception raised;
-    `delay` seconds are slept first (to fill the queue).
+    `delay` seconds are slept first (to fill the queue). While `gate` is clear, a call waits for
+    it (a test holds the engine "answering" for as long as it looks at the page, then opens it);
+    `done` counts the calls that returned.
     """
 
     article: Article
@@ -104,6 +106,11 @@ class FakeEngine:
     delay: float = 0.0
     calls: list[tuple[str, list[tuple[str, Answer]]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    gate: threading.Event = field(default_factory=threading.Event)
+    done: int = 0
+
+    def __post_init__(self) -> None:
+        self.gate.set()
 
     def ask(self, question: str, history: list[tuple[str, Answer]] | None = None) -> Answer:
         with self.lock:
@@ -111,6 +118,9 @@ class FakeEngine:
             item = self.script.pop(0) if self.script else self.default(question)
         if self.delay:
             time.sleep(self.delay)
+        self.gate.wait(timeout=300)
+        with self.lock:
+            self.done += 1
         if isinstance(item, Exception):
             raise item
         return item
@@ -127,7 +137,12 @@ class StreamingFakeEngine(FakeEngine):
 
     word_delay: float = 0.1
 
-    def stream(self, question: str, history: list[tuple[str, Answer]] | None = None):
+    cancels: list[threading.Event] = field(default_factory=list)
+
+    def stream(self, question: str, history: list[tuple[str, Answer]] | None = None,
+               cancel: threading.Event | None = None):
+        if cancel is not None:
+            self.cancels.append(cancel)
         result = self.ask(question, history)
         words = result.text.split(" ")
         for i, word in enumerate(words):

@@ -24,7 +24,6 @@ from .strings import language, text
 
 log = logging.getLogger("assistant.ui")
 
-Stream = Callable[[Any, str, list[tuple[str, Answer]], threading.Event], Iterator[str | Answer]]
 
 
 def engine_stream(engine: Any, question: str, history: list[tuple[str, Answer]],

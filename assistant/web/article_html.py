@@ -13,7 +13,7 @@ from typing import Any
 
 from ..article import Article
 from ..results import Answer
-from .strings import language, text
+from .strings import language, number, text
 
 MAX_HIGHLIGHTS = 20
 
@@ -225,7 +225,7 @@ def render_progress(steps: Sequence[Step], lang: str | None, *, message: str = "
             f'aria-label="{label}"></progress><ol class="progress-steps">'
         )
         for step in steps:
-            counts = f"{step.done:,}/{step.total:,}".replace(",", "\u202f" if lang == "fr" else ",")
+            counts = f"{number(step.done, lang)}/{number(step.total, lang)}"
             done = " step-done" if step.total and step.done >= step.total else ""
             parts.append(
                 f'<li class="progress-step{done}"><span class="step-name">{escape(step.name)}'

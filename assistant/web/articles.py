@@ -20,7 +20,7 @@ from ..errors import AssistantError
 from .article_html import Step, render_progress
 from .conversation import Conversation
 from .limits import RateLimiter
-from .strings import text
+from .strings import number, text
 
 log = logging.getLogger("assistant.ui")
 
@@ -65,8 +65,8 @@ class ArticleReader:
         if not pasted.strip():
             return text(lang, "article_empty")
         if len(pasted) > self.settings.max_article_chars:
-            return text(lang, "article_too_long", length=f"{len(pasted):,}",
-                        limit=f"{self.settings.max_article_chars:,}")
+            return text(lang, "article_too_long", length=number(len(pasted), lang),
+                        limit=number(self.settings.max_article_chars, lang))
         return ""
 
     def engine(self, conv: Conversation) -> Any:
@@ -90,7 +90,7 @@ class ArticleReader:
         def work() -> None:
             try:
                 outcome["engine"] = self.engine_for(pasted, self.settings, updates.put)
-            except Exception as exc:  # shown in the panel; the page keeps working
+            except Exception as exc:  # noqa: BLE001 - shown in the panel and logged below
                 outcome["error"] = exc
             finally:
                 updates.put(_DONE)
@@ -125,6 +125,6 @@ class ArticleReader:
             return
         engine = outcome["engine"]
         count = len(engine.article.sentences)
-        yield {"progress": render_progress(steps, lang,
+        yield {"progress": render_progress([], lang,
                                            message=text(lang, "article_ready", sentences=count)),
                "ready": engine}

@@ -31,7 +31,7 @@ from .conversation import (
 )
 from .launch import page_script
 from .limits import RateLimiter, Votes
-from .strings import DEFAULT_LANGUAGE, language, language_from_header, text
+from .strings import DEFAULT_LANGUAGE, language, language_from_header, number, text
 
 RATE_WINDOW = 60.0  # seconds: the window of `Settings.ui_rate_limit`
 
@@ -85,9 +85,9 @@ def build_demo(settings: Settings | None = None, engine: Any = None,
     reader = ArticleReader(settings, engine_for)
     limiter = RateLimiter(settings.ui_rate_limit, RATE_WINDOW)
     queue_size = settings.ui_queue_size
-    bundled_examples = [{"text": q} for q in example_questions(settings.article_path)]
-    pasted_examples = [{"text": q} for q in GENERIC_EXAMPLES]
-    cap = f"{settings.max_article_chars:,}"
+    bundled_examples: list[Any] = [{"text": q} for q in example_questions(settings.article_path)]
+    pasted_examples: list[Any] = [{"text": q} for q in GENERIC_EXAMPLES]
+    cap = settings.max_article_chars
 
     def engine_of(conv: Conversation) -> Any:
         if conv.text is not None:
@@ -164,7 +164,7 @@ def build_demo(settings: Settings | None = None, engine: Any = None,
                 render_intro(lang) if relabel else gr.skip(),
                 render_tabs(lang) if relabel else gr.skip(),
                 *buttons(lang, busy),
-                *(article_buttons(lang) if relabel else skip(2)),
+                *article_buttons(lang),  # with every frame: Gradio may drop a lone label update
             )
         if not yielded:  # another step of this conversation is answering: it takes this one
             yield skip(11)
@@ -235,8 +235,8 @@ def build_demo(settings: Settings | None = None, engine: Any = None,
         """Outputs: editor, its title, text box, read, close (labels in the page's language)."""
         lang = conv.lang
         return (gr.update(visible=True), editor_head(lang),
-                gr.update(label=text(lang, "editor_label"), info=text(lang, "editor_hint",
-                                                                      limit=cap),
+                gr.update(label=text(lang, "editor_label"),
+                          info=text(lang, "editor_hint", limit=number(cap, lang)),
                           placeholder=text(lang, "editor_placeholder")),
                 gr.update(value=text(lang, "read_article")),
                 gr.update(value=text(lang, "close_editor")))
@@ -303,7 +303,7 @@ def build_demo(settings: Settings | None = None, engine: Any = None,
                     head = gr.HTML(editor_head(lang0), js_on_load=None)
                     pasted = gr.Textbox(
                         label=text(lang0, "editor_label"),
-                        info=text(lang0, "editor_hint", limit=cap),
+                        info=text(lang0, "editor_hint", limit=number(cap, lang0)),
                         placeholder=text(lang0, "editor_placeholder"), lines=8, max_lines=14,
                         elem_id="article-text",
                     )

@@ -188,3 +188,9 @@ def language_from_header(accept_language: str | None) -> str:
         if code in LANGUAGES:
             return code
     return DEFAULT_LANGUAGE
+
+
+def number(value: int, lang: str | None) -> str:
+    """`value` with its thousands grouped as the language writes them (100 000 / 100,000)."""
+    grouped = f"{value:,}"
+    return grouped.replace(",", "\u202f") if language(lang) == "fr" else grouped
