@@ -37,7 +37,12 @@ from typing import IO
 from .article import load_article, parse_article
 from .chain import Engine, get_engine
 from .config import Settings
-from .errors import ArticleNotTextError, ArticleTooLongError, EmptyArticleError
+from .errors import (
+    ArticleNotTextError,
+    ArticleTooLongError,
+    EmptyArticleError,
+    IndexBuildError,
+)
 from .store import OnProgress, Progress
 
 log = logging.getLogger(__name__)
@@ -173,11 +178,21 @@ def _same_file(path: Path, settings: Settings) -> bool:
 def _build(settings: Settings, text: str | None, progress: OnProgress | None) -> Engine:
     """Build the engine of an article directory; a failed build removes what it created."""
     directory = Path(settings.index_dir)
-    lease = _lease(directory)
+    try:
+        lease = _lease(directory)
+    except OSError as exc:
+        raise IndexBuildError(
+            f"cannot store the article in {directory} ({exc.strerror or exc}): set "
+            "ASSISTANT_INDEX_DIR to a writable directory") from None
     created = not (directory / "manifest.json").is_file()
     try:
         if text is not None:
-            _write_article(directory / ARTICLE_FILE, text)
+            try:
+                _write_article(directory / ARTICLE_FILE, text)
+            except OSError as exc:
+                raise IndexBuildError(
+                    f"cannot store the article in {directory} ({exc.strerror or exc}): free "
+                    "some space or set ASSISTANT_INDEX_DIR to a writable directory") from None
         engine = Engine(settings, progress=progress)
     except BaseException:
         if created and _upgrade(lease):  # nothing half-built is left (an index built before

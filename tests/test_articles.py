@@ -241,3 +241,11 @@ def test_article_keys_are_content_keys():
     assert article_key(NEWS) == article_key(str(NEWS)) != article_key(NEWS + " ")
     assert len(article_key(NEWS)) == 16 and int(article_key(NEWS), 16) >= 0
     assert os.sep not in article_key(NEWS)
+
+
+def test_an_index_directory_that_cannot_hold_articles_fails_clearly(tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x", "utf-8")
+    settings = dataclasses.replace(Settings.from_env(), llm="none", index_dir=blocker)
+    with pytest.raises(IndexBuildError, match="ASSISTANT_INDEX_DIR"):
+        engine_for(tiny(40), settings)
