@@ -287,11 +287,8 @@ def answer_stream(question: str, history: History | None = None, *,
                   cancel: threading.Event | None = None) -> Iterator[str | Answer]:
     """Like `answer`, streamed: text pieces as they are verified, then the final `Answer`.
     `cancel`, when set, ends the answer being written (passed on to `Engine.stream`)."""
-    chosen = _engine(question, article, settings, engine)
-    if cancel is None:
-        yield from chosen.stream(question, history)
-    else:
-        yield from chosen.stream(question, history, cancel=cancel)  # type: ignore[call-arg]
+    yield from _engine(question, article, settings, engine).stream(question, history,
+                                                                  cancel=cancel)
 
 
 def _engine(question: str, article: str | Path | None, settings: Settings | None,
