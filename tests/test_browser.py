@@ -599,9 +599,12 @@ def test_the_article_panel_at_both_widths_axe_and_errors(browser, app, name, vie
         page.locator("#other-article").click()
         box = page.locator("#article-text textarea")
         expect(box).to_be_visible()
+        editor = page.locator("#article-editor").bounding_box()
+        assert editor and editor["x"] >= 0 and editor["x"] + editor["width"] <= viewport["width"]
         for selector in ("#article-text textarea", "#read-article", "#close-editor"):
-            rect = page.locator(selector).bounding_box()
-            assert rect and rect["x"] >= 0 and rect["x"] + rect["width"] <= viewport["width"]
+            rect = page.locator(selector).bounding_box()  # inside the editor's box
+            assert rect and rect["x"] >= editor["x"], selector
+            assert rect["x"] + rect["width"] <= editor["x"] + editor["width"], selector
         expect(page.locator("#read-article")).to_have_text("Read this article")
         check_axe(page, f"article-{name}-open")
         # An error is shown in the panel, in the page's language; the text stays in the box.

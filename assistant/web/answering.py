@@ -25,7 +25,6 @@ from .strings import language, text
 log = logging.getLogger("assistant.ui")
 
 
-
 def engine_stream(engine: Any, question: str, history: list[tuple[str, Answer]],
                   cancel: threading.Event) -> Iterator[str | Answer]:
     """`engine.stream`, given the answer's cancel event when it takes one (Stop then ends the

@@ -205,7 +205,8 @@ def build_demo(settings: Settings | None = None, engine: Any = None,
         conv.lang = lang = language_from_header(header)
         sessions.add(conv)
         return (panel_of(conv), render_intro(lang), render_tabs(lang), gr.update(**labels(lang)),
-                *buttons(lang, False), *article_buttons(lang))
+                *buttons(lang, False), *article_buttons(lang),
+                gr.update(placeholder=text(lang, "chat_placeholder")))
 
     def highlight(payload: Any) -> str:
         """Server function for the page: re-highlight an answer's sources (a clicked source),
@@ -374,7 +375,7 @@ def build_demo(settings: Settings | None = None, engine: Any = None,
                           cancels=answering, js=SHOW_CHAT_JS, show_progress="hidden")
         demo.load(on_load, conv_state,
                   [article_panel, intro, tabs, question, *button_outputs, other_button,
-                   back_button], queue=False, **PRIVATE)
+                   back_button, chatbot], queue=False, **PRIVATE)
 
     demo.queue(default_concurrency_limit=settings.ui_concurrency, max_size=queue_size)
     return demo
