@@ -17,7 +17,7 @@ import pytest
 
 from assistant import Answer, Settings, answer_stream
 from assistant.chain import Engine
-from assistant.evaluate import run, settings_for, unsupported_claims
+from assistant.evaluate import ready, run, settings_for, unsupported_claims
 from assistant.model_files import model_ready
 
 # Floors below the numbers measured when this test was written (README, "Quality": 50% / 100% /
@@ -30,7 +30,9 @@ FLOORS = {"heldout": {"answer_accuracy": 0.4, "refusal_recall": 0.7},
 @pytest.fixture(scope="module")
 def settings() -> Settings:
     # A long timeout: on a busy machine the first read of the article takes a while.
-    settings = replace(Settings.from_env(), llm="local", llm_timeout=180.0)
+    # A reader waits as long as the model needs here (no quick answers): these tests measure
+    # what the LLM reads and writes.
+    settings = replace(Settings.from_env(), llm="local", llm_timeout=180.0, llm_max_wait=600.0)
     assert model_ready(settings.llm_model_path), "the model is missing: run `make llm`"
     import llama_cpp  # noqa: F401 - fails here, not later, when `make llm` has not run
 
@@ -39,7 +41,7 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="module")
 def engine(settings: Settings) -> Engine:
-    return Engine(settings)
+    return ready(Engine(settings))
 
 
 def _verified(engine: Engine, result: Answer) -> None:
@@ -87,10 +89,12 @@ def test_followup_with_typed_turns(engine: Engine) -> None:
 
 @pytest.mark.parametrize("part", list(FLOORS))
 def test_heldout_quality_with_the_local_llm(settings: Settings, part: str) -> None:
-    report = run(Engine(settings_for(part, settings)), part)
+    report = run(ready(Engine(settings_for(part, settings))), part)
     metrics = report.metrics()
     print(part, metrics)
     assert metrics["unverified_claims_shown"] == 0
+    assert metrics["unsupported_text_shown"] == 0, [
+        (o.case.id, o.unsupported_words) for o in report.outcomes if o.unsupported_words]
     for key, floor in FLOORS[part].items():
         assert metrics[key] >= floor, f"{part} {key} fell to {metrics[key]} (floor {floor})"
 
