@@ -26,8 +26,8 @@ from .decide import LLMBusy, LLMUnavailable
 # 6-25 tokens a second with the 1.5B model; its prompt is read at about 100 tokens a second).
 PRIOR_SECONDS_PER_TOKEN = 0.03
 # What a running background call costs a reader who arrives: it stops at its next token or
-# after the chunk of prompt it is reading (PROMPT_CHUNK tokens in local_chat).
-PREEMPT_SECONDS = 0.3
+# after the chunk of prompt it is reading (BACKGROUND_CHUNK tokens in local_chat).
+PREEMPT_SECONDS = 0.5
 # Background work waits this long after a reader's turn: an answer's next step (its sentence,
 # a translation) follows its reading within milliseconds and should not find the model taken.
 BACKGROUND_GRACE = 0.5
