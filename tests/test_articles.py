@@ -9,6 +9,9 @@ from __future__ import annotations
 import dataclasses
 import gc
 import os
+import signal
+import subprocess
+import sys
 import threading
 import weakref
 from pathlib import Path
@@ -249,3 +252,23 @@ def test_an_index_directory_that_cannot_hold_articles_fails_clearly(tmp_path):
     settings = dataclasses.replace(Settings.from_env(), llm="none", index_dir=blocker)
     with pytest.raises(IndexBuildError, match="ASSISTANT_INDEX_DIR"):
         engine_for(tiny(40), settings)
+
+
+def test_a_build_killed_midway_is_removed_by_the_next(tmp_path):
+    """A process killed (SIGKILL) while it writes an article's index: its lease dies with it,
+    and the next build in another process removes the half-built directory."""
+    script = ("import os, signal, sys\n"
+              "from assistant import engine_for\n"
+              "def die(step):\n"
+              "    if step.step == 'writing':\n"
+              "        os.kill(os.getpid(), signal.SIGKILL)\n"
+              "engine_for(sys.argv[1], progress=die)\n")
+    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(tmp_path), "ASSISTANT_LLM": "none"}
+    killed = subprocess.run([sys.executable, "-c", script, tiny(50)], env=env, timeout=600,
+                            check=False)
+    assert killed.returncode == -signal.SIGKILL
+    half = tmp_path / "articles" / article_key(tiny(50))
+    assert half.is_dir() and not (half / "manifest.json").exists()
+    settings = dataclasses.replace(Settings.from_env(), llm="none", index_dir=tmp_path)
+    engine_for(tiny(51), settings)
+    assert listing(settings) == [article_key(tiny(51))]
