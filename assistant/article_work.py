@@ -88,6 +88,7 @@ class ArticleWork:
         self.key = digest[:16]
         self.path = Path(directory) / f"work-{self.key}.json"
         self._lock = threading.Lock()
+        self._running = threading.Lock()  # one run at a time; a second waits for the first
         self.stored = self._load() or Stored(self.key, self.target)
         self.started = 0.0
         self.finished = 0.0
@@ -128,8 +129,11 @@ class ArticleWork:
     def run(self) -> None:
         """Translate every sentence (up to MAX_TRANSLATED) and write both overviews, saving as
         it goes. Stops quietly when the LLM is unavailable (a later start resumes)."""
-        if self.stored.complete:
-            return
+        with self._running:
+            if not self.stored.complete:
+                self._run()
+
+    def _run(self) -> None:
         self.started = time.perf_counter()
         todo = [s.index for s in self.article.sentences[:MAX_TRANSLATED]
                 if s.index not in self.stored.translations and s.index not in self.stored.rejected]

@@ -20,8 +20,9 @@ SIGNALS_PATH = Path("artifacts") / "calibration-signals.json"
 
 def collect(settings: Settings, parts: tuple[str, ...] = DEV_PARTS) -> list[dict[str, Any]]:
     """Every dev case's candidates: their signals and whether each is right. Run with the
-    rules' order of decision, so that what is recorded does not depend on an earlier model."""
-    settings = replace(settings, decision="rules", llm_max_wait=600.0)
+    rules' order of decision, so that what is recorded does not depend on an earlier model. The
+    decision needs no translation or overview: the article's stored work is not run."""
+    settings = replace(settings, decision="rules", llm_max_wait=600.0, article_work=False)
     engines: dict[Settings, Engine] = {}
     cases: list[dict[str, Any]] = []
     for part in parts:

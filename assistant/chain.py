@@ -154,7 +154,7 @@ class Engine:
         warm = getattr(self.llm, "warm", None)
         if warm is not None:
             warm()
-        if self.work is not None:
+        if self.work is not None and self.settings.article_work:
             self.work.run()
 
     def with_llm(self, llm: Answerer | None) -> Engine:

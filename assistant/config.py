@@ -68,6 +68,9 @@ class Settings:
     # logistic model of assistant/data/decision.json, fit by `assistant calibrate`) or "rules"
     # (a rules refusal stands, else the LLM's verified answer: the order before it).
     decision: str = "measured"
+    # With an LLM, translate the article's sentences and write its overviews once, in the
+    # background, stored beside the index (README "What is computed once per article").
+    article_work: bool = True
     llm_threads: int = 2
     llm_context: int = 4096
     # A reader whose wait for the local LLM (the calls queued ahead, by their measured mean)
@@ -139,6 +142,9 @@ class Settings:
         if env.get("ASSISTANT_UI_ALLOWED_HOSTS"):
             values["ui_allowed_hosts"] = tuple(
                 h.strip() for h in env["ASSISTANT_UI_ALLOWED_HOSTS"].split(",") if h.strip())
+        if env.get("ASSISTANT_ARTICLE_WORK"):
+            values["article_work"] = env["ASSISTANT_ARTICLE_WORK"].strip().lower() not in (
+                "0", "false", "no", "off")
         key = env.get("ASSISTANT_LLM_API_KEY") or env.get("OPENAI_API_KEY") or ""
         if key:
             values["llm_api_key"] = key.strip()

@@ -327,11 +327,15 @@ def _key(word: str) -> str:
 
 
 def ready(engine: Engine) -> Engine:
-    """`engine` with its LLM holding the article (read, or its saved state loaded), so that no
-    question of an evaluation gets the quick answer because the article is still being read."""
+    """`engine` with its LLM holding the article (read, or its saved state loaded) and the
+    article's stored work done (unless its settings turn it off), as a reader finds it once the
+    engine has been up a while: no question of an evaluation gets the quick answer because the
+    article is still being read."""
     warm = getattr(engine.llm, "warm", None)
     if warm is not None:
         warm()
+    if engine.work is not None and engine.settings.article_work:
+        engine.work.run()
     return engine
 
 
