@@ -108,6 +108,8 @@ def engine_for(article: str | Path | None = None, settings: Settings | None = No
         report(Progress("ready", 1, 1))
         return built
     try:
+        if source is None:  # no sentences: raised here, before anything is stored
+            parse_article(text)
         engine = _build(wanted, text if source is None else None, progress)
     except BaseException as exc:
         with _lock:
@@ -135,7 +137,8 @@ def stored_articles(settings: Settings) -> list[Path]:
 
 
 def _read(article: object, settings: Settings) -> tuple[str, Path | None]:
-    """The article's text, checked (text, within the cap, with sentences), and its file."""
+    """The article's text, checked (text, within the cap; a file is also parsed), and its
+    file."""
     cap = settings.max_article_chars
     if isinstance(article, Path):
         parsed = load_article(article, cap)  # raises the same errors, naming the file
@@ -164,7 +167,6 @@ def _read(article: object, settings: Settings) -> tuple[str, Path | None]:
         raise ArticleNotTextError(
             f"the article holds NUL characters (first at {article.index(chr(0)):,}), so it is "
             "not plain text: paste the article's text")
-    parse_article(article)  # empty or without sentences: raised here, before anything is stored
     return article, None
 
 
