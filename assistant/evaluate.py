@@ -359,9 +359,7 @@ def run(engine: Engine, part: str, cases: list[Case] | None = None,
         if write:
             outcome = engine.ask_detailed(case.question, turns)
         else:
-            steps = engine.steps(case.question, turns)
-            outcome = next(steps)
-            steps.close()
+            outcome = next(iter(engine.steps(case.question, turns)))
         seconds = time.perf_counter() - started
         if case.conversation:
             history.append(Turn(case.question, outcome.answer))
