@@ -39,8 +39,10 @@ MAX_CITATION_CHARS = 1_000
 MAX_LABEL_CHARS = 200
 
 
-def feedback_record(question: str, answer: Answer, rating: str) -> dict[str, Any]:
-    """The JSON-ready record for one vote, every text field cleaned and bounded."""
+def feedback_record(question: str, answer: Answer, rating: str,
+                    article: str = "") -> dict[str, Any]:
+    """The JSON-ready record for one vote, every text field cleaned and bounded. `article`
+    names a pasted article by its content key ("" for the page's own article)."""
     cut: list[bool] = []
 
     def bounded(value: object, limit: int, clean: Callable[[str], str] = drop_surrogates) -> str:
@@ -74,20 +76,23 @@ def feedback_record(question: str, answer: Answer, rating: str) -> dict[str, Any
             for c in citations[:MAX_CITATIONS]
         ],
     }
+    if article:
+        record["article"] = bounded(article, 64)
     if cut:
         record["truncated"] = True
     return record
 
 
 def record_feedback(path: Path | str, question: str, answer: Answer, rating: str,
-                    max_bytes: int = DEFAULT_MAX_BYTES) -> bool:
+                    max_bytes: int = DEFAULT_MAX_BYTES, article: str = "") -> bool:
     """Append one vote to the JSON-lines file at `path`, rotating it to `<path>.1` past
     `max_bytes`; False (and a log line) if it failed."""
     if rating not in RATINGS:
         log.warning("feedback ignored: rating %r is not one of %s", rating, RATINGS)
         return False
     try:
-        line = json.dumps(feedback_record(question, answer, rating), ensure_ascii=False) + "\n"
+        record = feedback_record(question, answer, rating, article)
+        line = json.dumps(record, ensure_ascii=False) + "\n"
         data = line.encode("utf-8")
         target = Path(path)
         with _lock:

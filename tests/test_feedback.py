@@ -103,3 +103,13 @@ def test_question_with_lone_surrogates_is_stored_as_utf8(tmp_path):
     path = tmp_path / "feedback.jsonl"
     assert record_feedback(path, "\udcff Qui ?", ANSWER, "down")
     assert read(path)[0]["question"] == "Qui ?"
+
+
+def test_a_vote_on_a_pasted_article_names_it_by_its_key(tmp_path):
+    path = tmp_path / "feedback.jsonl"
+    assert record_feedback(path, "Q ?", ANSWER, "up", article="0123456789abcdef")
+    assert record_feedback(path, "Q ?", ANSWER, "down")
+    pasted, bundled = read(path)
+    assert pasted["article"] == "0123456789abcdef"
+    assert "article" not in bundled
+    assert len(feedback_record("Q ?", ANSWER, "up", "k" * 500)["article"]) <= 64

@@ -35,6 +35,7 @@ import ui
 from assistant.article import parse_article
 from assistant.config import Settings
 from assistant.errors import ConfigError, ModelLoadError
+from assistant.library import article_key
 from assistant.web import answering, page
 
 
@@ -492,7 +493,7 @@ def value(output: Any) -> Any:
     return output.get("value") if isinstance(output, dict) and "__type__" in output else output
 
 
-def test_a_pasted_article_through_the_api_is_this_sessions_alone(app):
+def test_a_pasted_article_through_the_api_is_this_sessions_alone(app, settings):
     url, bundled = app
     news = NEWS_PATH.read_text(encoding="utf-8")
     article = parse_article(news)
@@ -512,6 +513,11 @@ def test_a_pasted_article_through_the_api_is_this_sessions_alone(app):
     assert "Le chantier a coûté" in news[cited[0][1] : cited[0][2]]
     follow = ask(reader, "Et qui a dirigé la rénovation ?")
     assert len(follow["chat"]) == 4
+    # A thumbs up on it names the pasted article by its content key.
+    answer_id = re.findall(r'class="vote vote-up" value="([0-9a-f]+):up"', answer)[0]
+    assert "Merci" in server_function(url, "vote", {"id": answer_id, "rating": "up"})
+    record = json.loads(settings.feedback_path.read_text(encoding="utf-8").splitlines()[-1])
+    assert record["article"] == article_key(news) and record["question"].startswith("Quelle")
 
     # Another session still reads the bundled article, at the same time.
     theirs = ask(other, "Jusqu'à quand l'ISS restera-t-elle en service ?")

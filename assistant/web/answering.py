@@ -115,7 +115,7 @@ def answer_waiting(conv: Conversation, engine_of: Callable[[Conversation], Any],
                     yield {"chat": conv.messages(), "status": error, "failed": ex.question}
                     continue
                 conv.lang = language(result.language)
-                answer_id = votes.add(ex.question, result)
+                answer_id = votes.add(ex.question, result, conv.article_key())
                 conv.exchanges[index] = Exchange(ex.question, result, answer_id)
                 messages = conv.messages()
                 article = conv.article

@@ -106,12 +106,12 @@ def render_answer(answer: Answer, *, answer_id: str = "") -> str:
                 f'<button type="button" class="vote vote-{rating}" value="{escape(answer_id)}:'
                 f'{rating}" title="{label}">{escape(text(lang, key + "_short"))}</button>'
             )
-    parts.append(f'<div class="ans-tools">{"".join(tools)}</div>')
     if answer.backend == "quick":  # the LLM was busy: the rules' verified answer, at once
-        parts.append(
-            f'<div class="ans-foot"><span class="ans-quick" title="'
-            f'{escape(text(lang, "quick_title"))}">{escape(text(lang, "quick"))}</span></div>'
+        tools.append(
+            f'<span class="ans-quick" title="{escape(text(lang, "quick_title"))}">'
+            f'{escape(text(lang, "quick"))}</span>'
         )
+    parts.append(f'<div class="ans-tools">{"".join(tools)}</div>')
     parts.append(f'<pre class="copy-text" hidden>{escape(answer_plain_text(answer))}</pre>')
     parts.append("</div>")
     return "".join(parts)

@@ -85,6 +85,14 @@ class Conversation:
     def messages(self) -> list[dict[str, str]]:
         return chat_messages(self.exchanges, self.lang)
 
+    def article_key(self) -> str:
+        """The pasted article's content key, "" for the bundled one (for feedback records)."""
+        if self.text is None:
+            return ""
+        from ..library import article_key
+
+        return article_key(self.text)
+
     def begin_answer(self) -> threading.Event:
         """A fresh cancel event for the answer about to be written."""
         self.cancel = threading.Event()

@@ -44,16 +44,17 @@ class Votes:
     def __init__(self, limit: int = MAX_VOTABLE) -> None:
         self.limit = limit
         self.lock = threading.Lock()
-        self.answers: OrderedDict[str, tuple[str, Answer]] = OrderedDict()
+        self.answers: OrderedDict[str, tuple[str, Answer, str]] = OrderedDict()
 
-    def add(self, question: str, answer: Answer) -> str:
+    def add(self, question: str, answer: Answer, article: str = "") -> str:
+        """An id for this answer (`article`: the pasted article's key, "" for the page's)."""
         key = secrets.token_hex(8)
         with self.lock:
-            self.answers[key] = (question, answer)
+            self.answers[key] = (question, answer, article)
             while len(self.answers) > self.limit:
                 self.answers.popitem(last=False)
         return key
 
-    def get(self, key: str) -> tuple[str, Answer] | None:
+    def get(self, key: str) -> tuple[str, Answer, str] | None:
         with self.lock:
             return self.answers.get(key)

@@ -227,7 +227,7 @@ def build_demo(settings: Settings | None = None, engine: Any = None,
         if rated is None or rating not in ("up", "down"):
             return text(lang, "feedback_missing")
         saved = record_feedback(settings.feedback_path, rated[0], rated[1], str(rating),
-                                max_bytes=settings.feedback_max_bytes)
+                                max_bytes=settings.feedback_max_bytes, article=rated[2])
         return text(lang, "feedback_saved" if saved else "feedback_failed")
 
     # --- another article ---------------------------------------------------------------------
