@@ -285,3 +285,10 @@ def test_progress_shows_each_step_with_its_counts_and_a_bar():
 def test_the_article_panel_names_its_session_for_the_pages_script():
     panel = render.render_article(ARTICLE, session='s"1<')
     assert 'data-session="s&quot;1&lt;"' in panel
+
+
+def test_the_article_body_carries_the_articles_own_language():
+    assert '<article class="article-body" lang="fr">' in render.render_article(ARTICLE, lang="en")
+    english = render.render_article(ARTICLE, lang="fr", text_lang="en")
+    assert '<article class="article-body" lang="en">' in english
+    assert '<div class="article-panel" lang="fr"' in english

@@ -622,3 +622,16 @@ def test_stop_sets_the_answers_cancel_event_which_the_engine_gets():
     assert list(answering.engine_stream(Cancellable(), "q", [], marker)) == ["a"]
     assert seen == [marker]
     assert list(answering.engine_stream(Plain(), "q", [], marker)) == ["b"]
+
+
+def test_an_english_pasted_article_is_marked_as_english(app):
+    url, _ = app
+    text = (Path(__file__).resolve().parent / "data" / "texts" / "harbour" / "article.txt"
+            ).read_text(encoding="utf-8")
+    client = Client(url, verbose=False)
+    result = read(client, text)
+    assert "Article prêt" in visible_text(result["progress"])
+    assert '<article class="article-body" lang="en">' in result["panel"]
+    answered = ask(client, "What is this article about?")
+    check_highlights(parse_article(text), last_answer(answered), answered["panel"])
+    assert '<article class="article-body" lang="en">' in answered["panel"]

@@ -122,7 +122,7 @@ def answer_waiting(conv: Conversation, engine_of: Callable[[Conversation], Any],
             panel = ""
             if article is not None:
                 panel = render_article(article, highlights_for(result), lang=conv.lang,
-                                       session=conv.session)
+                                       session=conv.session, text_lang=conv.text_lang)
             yield {"chat": messages, "panel": panel, "lang": conv.lang, "status": ""}
     finally:
         with conv.lock:

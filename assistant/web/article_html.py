@@ -73,13 +73,15 @@ def render_article(
     active: int | None = None,
     lang: str | None = None,
     session: str = "",
+    text_lang: str = "fr",
 ) -> str:
     """The whole article as HTML, with `highlights` marked exactly by character offsets.
 
     Each highlight becomes `<mark class="hl c{n}">` pieces (several when spans overlap or cross
     a tag), preceded once by its number; the piece to scroll to carries `id="hl-target"`: the
     start of highlight `active`, or of the lowest number. `session` names the reader's session
-    to the page's script (its source clicks are highlighted in that session's article).
+    to the page's script (its source clicks are highlighted in that session's article);
+    `text_lang` is the article's own language.
     """
     lang = language(lang)
     hs = sorted(highlights, key=lambda h: (h.start, h.number))
@@ -103,7 +105,7 @@ def render_article(
         (
             f'<div class="article-scroll" tabindex="0" role="region" '
             f'aria-label="{escape(text(lang, "article_label"))}">'
-            '<article class="article-body" lang="fr">'
+            f'<article class="article-body" lang="{escape(language(text_lang))}">'
         ),
     ]
 

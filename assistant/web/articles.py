@@ -59,6 +59,8 @@ class ArticleReader:
         self.settings = settings
         self.engine_for = engine_for or default_engine_for
         self.limiter = RateLimiter(settings.ui_article_rate_limit, ARTICLE_WINDOW)
+        self.reading = 0  # articles being read now (the page reads one at a time)
+        self.lock = threading.Lock()
 
     def refusal(self, pasted: str, lang: str) -> str:
         """Why `pasted` cannot be read, in `lang` ("" when it can be tried)."""
@@ -95,7 +97,17 @@ class ArticleReader:
             finally:
                 updates.put(_DONE)
 
-        threading.Thread(target=work, name="article-reader", daemon=True).start()
+        with self.lock:
+            self.reading += 1
+
+        def work_counted() -> None:
+            try:
+                work()
+            finally:
+                with self.lock:
+                    self.reading -= 1
+
+        threading.Thread(target=work_counted, name="article-reader", daemon=True).start()
         by_name: dict[str, Step] = {}  # in the order the steps began
         yield {"progress": render_progress([], lang, message=text(lang, "article_reading"))}
         last = 0.0

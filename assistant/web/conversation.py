@@ -58,6 +58,7 @@ class Conversation:
         self.bundled = article
         self.article = article
         self.text: str | None = None
+        self.text_lang = "fr"  # the article's own language
         self.session = secrets.token_urlsafe(18)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Conversation:
@@ -109,11 +110,14 @@ class Conversation:
         self._end()
         self.exchanges = []
 
-    def use_article(self, text: str | None, article: Article | None) -> None:
-        """Read `text` from now on (None: the bundled article); the conversation starts over."""
+    def use_article(self, text: str | None, article: Article | None,
+                    text_lang: str = "fr") -> None:
+        """Read `text` from now on (None: the bundled article, in French); the conversation
+        starts over."""
         self.clear()
         self.text = text
         self.article = article if text is not None else self.bundled
+        self.text_lang = text_lang if text is not None else "fr"
 
     def _end(self) -> None:
         self.token += 1

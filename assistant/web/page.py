@@ -95,7 +95,8 @@ def build_demo(settings: Settings | None = None, engine: Any = None,
         return engine if engine is not None else assistant.get_engine(settings)
 
     def panel_of(conv: Conversation) -> str:
-        return render_article(conv.article or bundled, lang=conv.lang, session=conv.session)
+        return render_article(conv.article or bundled, lang=conv.lang, session=conv.session,
+                              text_lang=conv.text_lang)
 
     def labels(lang: str) -> dict[str, Any]:
         return {"label": text(lang, "question_label"), "placeholder": text(lang, "placeholder")}
@@ -216,7 +217,8 @@ def build_demo(settings: Settings | None = None, engine: Any = None,
         article = (conv.article if conv is not None else None) or bundled
         spans, active = parse_highlights(payload, len(article.text))
         return render_article(article, spans, active=active, lang=language(data.get("lang")),
-                              session=conv.session if conv is not None else "")
+                              session=conv.session if conv is not None else "",
+                              text_lang=conv.text_lang if conv is not None else "fr")
 
     def vote(payload: Any) -> str:
         """Server function for the page: a thumbs up/down on an answer, by its id."""
@@ -247,7 +249,8 @@ def build_demo(settings: Settings | None = None, engine: Any = None,
         refusal = reader.refusal(pasted or "", conv.lang)
         if refusal:
             return render_progress([], conv.lang, message=refusal, kind="error")
-        return render_progress([], conv.lang, message=text(conv.lang, "article_waiting"))
+        waiting = "article_waiting" if reader.reading else "article_reading"
+        return render_progress([], conv.lang, message=text(conv.lang, waiting))
 
     def read_article(pasted: str | None, conv: Conversation, request: gr.Request):
         """Read the pasted text as this session's article, showing the progress; then the
@@ -258,8 +261,9 @@ def build_demo(settings: Settings | None = None, engine: Any = None,
             if engine_ready is None:
                 yield frame["progress"], *skip(9)
                 continue
+            checks = getattr(engine_ready, "checks", None)
             with conv.lock:
-                conv.use_article(pasted, engine_ready.article)
+                conv.use_article(pasted, engine_ready.article, getattr(checks, "language", "fr"))
             yield (frame["progress"], panel_of(conv),
                    gr.update(value=[], examples=pasted_examples), "", gr.update(visible=False),
                    *article_buttons(conv.lang, pasted=True), *buttons(conv.lang, False))
