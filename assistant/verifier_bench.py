@@ -31,7 +31,8 @@ from .verify import (
 FAITHFUL = DATA_DIR / "corrupted" / "faithful.yaml"
 # Places added by the "added place" corruption: real cities, none named in the texts.
 PLACES = ("Lyon", "Berlin", "Madrid", "Toronto", "Osaka")
-KINDS = ("faithful", "swapped subject", "added place", "negation", "other sentence's fact")
+KINDS = ("faithful", "swapped subject", "added place", "negation", "other sentence's fact",
+         "names exchanged")
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,16 @@ def _swapped(text: str, source: str, article: Article) -> str | None:
     return text.replace(own[0], others[0], 1)
 
 
+def _exchanged(text: str) -> str | None:
+    """Two names of the sentence in each other's place: the same words, another claim (a check
+    of words alone cannot see it; measured to say so)."""
+    own = list(dict.fromkeys(names(text)))
+    if len(own) < 2:
+        return None
+    a, b = own[0], own[1]
+    return text.replace(a, "\0").replace(b, a).replace("\0", b)
+
+
 def _joined(text: str, other: str, language: str) -> str:
     tail = " ".join(other.rstrip(".!? ").split()[:9])
     joiner = ", and " if language == "en" else ", et "
@@ -96,7 +107,8 @@ def items(entries: list[dict[str, Any]], articles: dict[str, Article]) -> list[I
                         "swapped subject": _swapped(generated, e["sentence"], article),
                         "added place": _with_place(generated, language, article),
                         "negation": _negate(generated, language),
-                        "other sentence's fact": _joined(generated, other, language)}
+                        "other sentence's fact": _joined(generated, other, language),
+                        "names exchanged": _exchanged(generated)}
             for kind, text in variants.items():
                 if text is not None and text != generated or kind == "faithful":
                     out.append(Item(e["text"], index, kind, what, str(text), question))
