@@ -337,6 +337,8 @@ class SharedModel:
         if ticket.preempted:
             raise LLMUnavailable("preempted: a reader needs the local LLM")
         if out is None or time.monotonic() > deadline:
+            # At least this long: what the next readers' wait is estimated with.
+            self.queue.record(ticket, time.monotonic() - ticket.started)
             raise LLMUnavailable("the local LLM took longer than the LLM timeout "
                                  "(ASSISTANT_LLM_TIMEOUT)")
         self.queue.record(ticket, time.monotonic() - ticket.started)
