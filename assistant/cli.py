@@ -37,6 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev.add_argument("--save", help="write every case's outcome to this JSON file")
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--failures", action="store_true", help="list the cases answered wrongly")
+    ev.add_argument("--decision-only", action="store_true",
+                    help="judge the verified short answer and its quote, without what the LLM "
+                         "writes after them (faster; the answer sentence is not checked)")
     cal = sub.add_parser("calibrate", help="fit the decision to answer or refuse on the dev "
                                            "halves of every text (leave-one-text-out)")
     cal.add_argument("--from", dest="signals", help="refit from signals saved by an earlier run")
@@ -68,7 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.llm:
                 settings = replace(settings, llm=args.llm)
                 settings.validate()
-            return _eval(settings, args.part, args.json, args.failures, args.save)
+            return _eval(settings, args.part, args.json, args.failures, args.save,
+                         not args.decision_only)
         if args.command == "calibrate":
             from .calibrate import main as calibrate
 
@@ -123,7 +127,7 @@ def _index(settings: Settings, rebuild: bool) -> int:
 
 
 def _eval(settings: Settings, part: str, as_json: bool, failures: bool,
-          save: str | None) -> int:
+          save: str | None, write: bool = True) -> int:
     from .evaluate import DEV_PARTS, HELDOUT_PARTS, ready, run, settings_for
 
     parts = {"all": list(PARTS), "heldouts": list(HELDOUT_PARTS),
@@ -136,8 +140,9 @@ def _eval(settings: Settings, part: str, as_json: bool, failures: bool,
         if part_settings not in engines:
             # No quick answers in an evaluation: the LLM reads the article first, and a
             # question waits for it as long as it takes.
-            engines[part_settings] = ready(Engine(replace(part_settings, llm_max_wait=600.0)))
-        report = run(engines[part_settings], name)
+            engines[part_settings] = ready(Engine(replace(part_settings, llm_max_wait=600.0,
+                                                          article_work=write)))
+        report = run(engines[part_settings], name, write=write)
         results.append({**report.metrics(), "rejections": report.rejections()})
         saved.extend({"part": name, "id": o.case.id, "expect": o.case.expect,
                       "kind": o.case.kind, "correct": o.correct, "found": o.answer.found,
