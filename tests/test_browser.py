@@ -71,6 +71,10 @@ def open_page(browser: Browser, url: str, viewport=DESKTOP, locale: str = "fr-FR
     page.goto(url)
     page.wait_for_selector("#question textarea")
     page.wait_for_selector("#article-panel .article-body", state="attached")
+    # The page's script is running (tabs, sources) and the server has named this session.
+    page.wait_for_function(
+        "window.__articleHooks === true"
+        " && !!document.querySelector('#article-panel .article-panel')?.dataset.session")
     return page
 
 
