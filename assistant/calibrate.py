@@ -68,7 +68,31 @@ def replayed(cases: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     return out
 
 
-def main(settings: Settings, signals: str | None, save: str | None) -> int:
+def replay_saved(path: str) -> dict[str, Any]:
+    """Per part of an `assistant eval --save` file: what was shown, and what the earlier
+    policies would have shown on the same runs (from each case's recorded candidates)."""
+    rows = json.loads(Path(path).read_text("utf-8"))
+    out: dict[str, Any] = {}
+    for part in dict.fromkeys(r["part"] for r in rows):
+        cases = [{**r, "id": r["id"]} for r in rows if r["part"] == part
+                 and r["kind"] != "overview"]
+        answerable = [r for r in cases if r["expect"] == "answer"]
+        unanswerable = [r for r in cases if r["expect"] == "refuse"]
+        shown = {"right": round(sum(r["correct"] for r in answerable) / max(1, len(answerable)),
+                                3),
+                 "refusals": round(sum(not r["found"] for r in unanswerable)
+                                   / max(1, len(unanswerable)), 3),
+                 "false_refusals": round(sum(not r["found"] for r in answerable)
+                                         / max(1, len(answerable)), 3)}
+        out[part] = {"shown": shown, **replayed(cases)}
+    return out
+
+
+def main(settings: Settings, signals: str | None, save: str | None,
+         replay: str | None = None) -> int:
+    if replay:
+        print(json.dumps(replay_saved(replay), indent=1))
+        return 0
     if signals:
         cases = json.loads(Path(signals).read_text("utf-8"))
     else:

@@ -45,6 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     cal.add_argument("--from", dest="signals", help="refit from signals saved by an earlier run")
     cal.add_argument("--save", help="where to save the signals (artifacts/ by default)")
     cal.add_argument("--llm", choices=["local", "openai"], help="the LLM (default: ASSISTANT_LLM)")
+    cal.add_argument("--replay", help="an `eval --save` file: what each policy would have shown "
+                                      "on its runs, per part (no fitting)")
     chk = sub.add_parser("check-verifier", help="measure the verifier on the corrupted set")
     chk.add_argument("--save", help="write every item's verdict to this JSON file")
     sub.add_parser("setup-llm", help="download and check the bundled LLM (1.1 GB, once)")
@@ -78,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             if args.llm:
                 settings = replace(settings, llm=args.llm)
-            return calibrate(settings, args.signals, args.save)
+            return calibrate(settings, args.signals, args.save, args.replay)
         if args.command == "check-verifier":
             from .embed import make_embeddings
             from .verifier_bench import measure
