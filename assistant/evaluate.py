@@ -259,10 +259,7 @@ def unsupported_claims(answer: Answer, matcher: NameMatcher, article_text: str =
     if not answer.found:
         return 0
     said = answer.text
-    for quoted in re.findall(r"«\s*(.+?)\s*»|“(.+?)”", said):
-        span = quoted[0] or quoted[1]
-        if span and span in article_text:
-            said = said.replace(span, " ")
+    said = _without_quoted(said, article_text)
     for c in answer.citations:
         said = said.replace(c.text, " ")
         if c.translation:
@@ -274,6 +271,19 @@ def unsupported_claims(answer: Answer, matcher: NameMatcher, article_text: str =
     extra = [n for n in numbers(said) if n not in numbers(source)]
     unknown = [n for n in names(said) if not matcher.stated(n, source)]
     return len(extra) + len(unknown)
+
+
+def _without_quoted(said: str, article_text: str) -> str:
+    """`said` without what it quotes word for word from the article: spans between quotes,
+    and the title and subtitle (which may hold quotes of their own)."""
+    for line in article_text.splitlines()[:2]:
+        if line.strip():
+            said = said.replace(line.strip(), " ")
+    for quoted in re.findall(r"«\s*(.+?)\s*»|“(.+?)”", said):
+        span = quoted[0] or quoted[1]
+        if span and span in article_text:
+            said = said.replace(span, " ")
+    return said
 
 
 # The answer templates' own words that look like names.
@@ -296,10 +306,7 @@ def unsupported_words(answer: Answer, context: str, article_text: str = "") -> l
     if not answer.found:
         return []
     said = answer.text
-    for quoted in re.findall(r"«\s*(.+?)\s*»|“(.+?)”", said):
-        span = quoted[0] or quoted[1]
-        if span and span in article_text:
-            said = said.replace(span, " ")
+    said = _without_quoted(said, article_text)
     support = " ".join([context, answer.direct, *(c.text for c in answer.citations),
                         *(c.translation for c in answer.citations)])
     for c in answer.citations:

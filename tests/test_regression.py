@@ -12,7 +12,7 @@ import pytest
 from assistant import Settings, get_engine
 from assistant.article import load_article
 from assistant.chain import Engine
-from assistant.evaluate import PARTS, Report, load_cases, run, settings_for
+from assistant.evaluate import DEV_PARTS, PARTS, TEXTS, Report, load_cases, run, settings_for
 
 FLOORS = {
     "dev": {"answer_accuracy": 0.72, "refusal_recall": 0.75, "recall_at_3": 0.9,
@@ -25,6 +25,17 @@ FLOORS = {
     "news-heldout": {"answer_accuracy": 0.45, "refusal_recall": 0.5},
     "encyclopedia-dev": {"answer_accuracy": 0.5, "refusal_recall": 0.4},
     "encyclopedia-heldout": {"answer_accuracy": 0.6, "refusal_recall": 0.4},
+    # Five more texts nobody tuned on (rules alone, measured when they were added: README).
+    "sport-dev": {"answer_accuracy": 0.35, "refusal_recall": 0.4},
+    "sport-heldout": {"answer_accuracy": 0.5, "refusal_recall": 0.2},
+    "economy-dev": {"answer_accuracy": 0.5, "refusal_recall": 0.2},
+    "economy-heldout": {"answer_accuracy": 0.5, "refusal_recall": 0.3},
+    "science-dev": {"answer_accuracy": 0.6, "refusal_recall": 0.35},
+    "science-heldout": {"answer_accuracy": 0.45, "refusal_recall": 0.1},
+    "culture-dev": {"answer_accuracy": 0.45, "refusal_recall": 0.2},
+    "culture-heldout": {"answer_accuracy": 0.5, "refusal_recall": 0.2},
+    "harbour-dev": {"answer_accuracy": 0.4, "refusal_recall": 0.45},
+    "harbour-heldout": {"answer_accuracy": 0.6, "refusal_recall": 0.2},
 }
 CEILINGS = {
     "dev": {"false_refusals": 0.1},
@@ -61,13 +72,19 @@ def test_question_set_shape() -> None:
     assert {c.language for c in everything} == {"fr", "en"}
     assert len({c.id for c in everything}) == len(everything)
     assert not {c.question for c in dev} & {c.question for c in heldout}
-    for text in ("news", "encyclopedia"):
+    for text in TEXTS:
         tuned, measured = load_cases(f"{text}-dev"), load_cases(f"{text}-heldout")
         assert len(tuned) + len(measured) >= 25
         assert sum(c.expect == "refuse" for c in measured) >= 3
         assert {c.language for c in measured} == {"fr", "en"}
         assert any(c.kind == "followup" for c in measured)
         assert not {c.question for c in tuned} & {c.question for c in measured}
+    # At least 200 dev cases over at least six texts; conversations of several turns.
+    devs = [c for part in DEV_PARTS for c in load_cases(part)]
+    assert len(devs) >= 200 and len({PARTS[p][0] for p in DEV_PARTS}) >= 6
+    conversations = {c.conversation for c in devs if c.conversation}
+    assert len(conversations) >= 10
+    assert all(sum(c.conversation == k for c in devs) >= 2 for k in conversations)
 
 
 @pytest.mark.parametrize("part", list(PARTS))
@@ -80,6 +97,7 @@ def test_quality_floors(reports: dict[str, Report], part: str) -> None:
         assert metrics[key] <= ceiling, f"{part} {key} rose to {metrics[key]} (ceiling {ceiling})"
     assert metrics["language_accuracy"] >= 0.95
     assert metrics["unverified_claims_shown"] == 0
+    assert metrics["unsupported_text_shown"] == 0
 
 
 @pytest.mark.parametrize("part", list(PARTS))
