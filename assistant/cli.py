@@ -194,9 +194,13 @@ def _bench(settings: Settings, runs: int, as_json: bool = False, questions: int 
     def fresh(q: str, llm: str) -> tuple[float, str]:
         env = {**os.environ, "ASSISTANT_INDEX_DIR": str(tmp), "ASSISTANT_LLM": llm}
         done = subprocess.run([sys.executable, "-c", code.format(q=q)], capture_output=True,
-                              text=True, env=env, check=True)
-        seconds, backend = done.stdout.strip().splitlines()[-1].split()
-        return float(seconds), backend
+                              text=True, env=env, check=False)
+        for line in reversed(done.stdout.splitlines()):
+            if len(parts := line.split()) == 2:
+                return float(parts[0]), parts[1]
+        print(f"a fresh process failed (exit {done.returncode}): {done.stderr[-300:]}",
+              file=sys.stderr)
+        return float("nan"), "failed"
 
     print("== rules (ASSISTANT_LLM=none)", file=out)
     result["rules_cold_build_and_first_answer_s"] = fresh("Bonjour ?", "none")[0]

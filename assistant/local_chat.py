@@ -46,7 +46,7 @@ class RuntimeStats:
 
     queue: QueueStats
     loaded: bool  # the model is in memory
-    switch_load_s: float | None  # loading an article's saved prefix state
+    switch_load_s: float | None  # loading an article's saved prefix state (the last 50)
     switch_read_s: float | None  # reading an article with no saved state (in the background)
     switches: int
 
@@ -153,6 +153,7 @@ class SharedModel:
         self._partial: dict[Path, tuple[list[int], bytes]] = {}  # preempted reads, to resume
         self._switch_load: list[float] = []
         self._switch_read: list[float] = []
+        self._switches = 0
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -234,7 +235,8 @@ class SharedModel:
             return
         started = time.perf_counter()
         if chat.state_file is not None and _load_state(llama, chat.state_file, tokens):
-            self._switch_load.append(time.perf_counter() - started)
+            self._switch_load = [*self._switch_load[-49:], time.perf_counter() - started]
+            self._switches += 1
             log.info("local LLM: article state %s loaded in %.2f s", chat.state_file.name,
                      self._switch_load[-1])
             return
@@ -260,13 +262,16 @@ class SharedModel:
                     if chat.state_file is not None and llama.n_tokens > 0:
                         self._partial[chat.state_file] = (
                             [int(t) for t in llama.input_ids[: llama.n_tokens]], _state(llama))
+                        while len(self._partial) > 2:  # tens of MB each: the latest two kept
+                            self._partial.pop(next(iter(self._partial)))
                     raise LLMUnavailable("preempted: a reader needs the local LLM")
                 llama.eval(tokens[llama.n_tokens: llama.n_tokens + BACKGROUND_CHUNK])
         except (ValueError, RuntimeError) as exc:
             log.warning("the local LLM could not read the article (%s)", exc)
             llama.reset()
             raise LLMUnavailable(f"the local LLM could not read the article ({exc})") from None
-        self._switch_read.append(time.perf_counter() - started)
+        self._switch_read = [*self._switch_read[-49:], time.perf_counter() - started]
+        self._switches += 1
         log.info("local LLM: article read in %.1f s (%d tokens)", self._switch_read[-1],
                  len(tokens))
         if chat.state_file is not None:
@@ -357,8 +362,7 @@ class SharedModel:
             return round(sum(values) / len(values), 3) if values else None
 
         return RuntimeStats(self.queue.stats(), self.llama is not None, mean(self._switch_load),
-                            mean(self._switch_read),
-                            len(self._switch_load) + len(self._switch_read))
+                            mean(self._switch_read), self._switches)
 
 
 def _task(schema: dict[str, Any] | None, max_tokens: int) -> str:
