@@ -188,19 +188,24 @@ def _bench(settings: Settings, runs: int, as_json: bool = False, questions: int 
     out = sys.stderr if as_json else sys.stdout
     result: dict[str, Any] = {"load_before": round(os.getloadavg()[0], 2)}
     tmp = Path(mkdtemp(prefix="assistant-bench-"))
+    # The result goes to a file: llama.cpp's model load points the process's stdout at
+    # /dev/null while it runs (llama-cpp-python's verbose=False), in another thread.
+    said = tmp / "fresh.txt"
     code = ("import time;t=time.perf_counter();from assistant import answer;"
-            "a=answer({q!r});print(round(time.perf_counter()-t,2), a.backend)")
+            "a=answer({q!r});open({said!r},'w').write(f'{{time.perf_counter()-t:.2f}} "
+            "{{a.backend}}')")
 
     def fresh(q: str, llm: str) -> tuple[float, str]:
         env = {**os.environ, "ASSISTANT_INDEX_DIR": str(tmp), "ASSISTANT_LLM": llm}
-        done = subprocess.run([sys.executable, "-c", code.format(q=q)], capture_output=True,
-                              text=True, env=env, check=False)
-        for line in reversed(done.stdout.splitlines()):
-            if len(parts := line.split()) == 2:
-                return float(parts[0]), parts[1]
+        said.unlink(missing_ok=True)
+        done = subprocess.run([sys.executable, "-c", code.format(q=q, said=str(said))],
+                              capture_output=True, text=True, env=env, check=False)
+        parts = said.read_text().split() if said.is_file() else []
+        if len(parts) == 2:
+            return float(parts[0]), parts[1]
         print(f"a fresh process failed (exit {done.returncode}): {done.stderr[-300:]}",
               file=sys.stderr)
-        return float("nan"), "failed"
+        return -1.0, "failed"
 
     print("== rules (ASSISTANT_LLM=none)", file=out)
     result["rules_cold_build_and_first_answer_s"] = fresh("Bonjour ?", "none")[0]
@@ -230,6 +235,13 @@ def _bench(settings: Settings, runs: int, as_json: bool = False, questions: int 
           f"p95 {1000 * result['rules_p95_s']:.1f} ms, max {1000 * times[-1]:.1f} ms", file=out)
     if settings.llm != "none":
         result.update(_bench_llm(replace(settings, index_dir=tmp), fresh, cases, questions, out))
+        reading = result.get("reading_p50_s")
+        if reading:
+            result["ratios_to_reading"] = {
+                key: round(result[f"{key}_p50_s"] / reading, 3)
+                for key in ("first_piece", "full_answer", "full_answer_en", "rules")
+                if result.get(f"{key}_p50_s") is not None}
+            print(f"ratios to reading: {result['ratios_to_reading']}", file=out)
     result["load_after"] = round(os.getloadavg()[0], 2)
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
@@ -313,13 +325,6 @@ def _bench_llm(settings: Settings, fresh: Any, cases: list[Any], questions: int,
         result[f"{names.get(stage, stage)}_p50_s"] = _p50(values)
         print(f"{names.get(stage, stage):<12} p50 {_p50(values)}s (n={len(values)})", file=out)
     result["backends"] = backends
-    reading = result.get("reading_p50_s")
-    if reading:
-        result["ratios_to_reading"] = {
-            key: round(result[f"{key}_p50_s"] / reading, 2)
-            for key in ("first_piece", "full_answer", "full_answer_en", "rules")
-            if result.get(f"{key}_p50_s") is not None}
-        print(f"ratios to reading: {result['ratios_to_reading']}", file=out)
     # Switching articles: a second article read into the same model, then each asked in turn.
     other = replace(settings, article_path=article_path("news"),
                     index_dir=Path(settings.index_dir) / "texts" / "news")
