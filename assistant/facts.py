@@ -28,6 +28,10 @@ _WORD = re.compile(r"[\w]+(?:[-'’][\w]+)*")
 _NOT_NAMES = frozenset({
     "i", "l", "d", "selon", "according", "monsieur", "madame", "mr", "mrs", "ms", "m", "mme",
     "dr", "oui", "non", "yes", "no",
+    # English capitalises days and months, French does not: they are no names.
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january",
+    "february", "march", "april", "may", "june", "july", "august", "september", "october",
+    "november", "december",
 })
 
 

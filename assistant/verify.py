@@ -87,10 +87,13 @@ def _spelled(part: str, own: list[str]) -> bool:
 
 
 # A translation must stay close to its source in meaning (e5 cosine across languages) and each
-# of its content words must stand for a word of the source (README, "What the verifier checks":
-# chosen on the dev texts' corrupted set).
-TRANSLATION_MIN_COSINE = 0.86
-WORD_MIN_COSINE = 0.86
+# of its content words must stand for a word of the source. Both chosen by leave-one-text-out
+# on the corrupted set (README, "What the verifier checks"): the word threshold came out at the
+# grid's floor, as e5 word cosines crowd at 0.83-0.92 for a word and its translation and for
+# two unrelated words alike ("goalkeeper" / "gardien" 0.86, "built" / "exploitation" 0.88): the
+# word check rejects almost nothing now; the sentence cosine does the work.
+TRANSLATION_MIN_COSINE = 0.88
+WORD_MIN_COSINE = 0.70
 
 
 def verify(draft: Draft, given: Iterable[int], article: Article, matcher: NameMatcher,
@@ -193,6 +196,15 @@ def content_problem(text: str, language: str, cites: tuple[int, ...], sentences:
     return ""
 
 
+def _aligned(aligner: Aligner | None, name: str, other: str) -> bool:
+    """A name written as the other language writes it ("Western" / "occidentales", "XIXe" /
+    "19th"): each of its words is as close to a word of `other` (e5) as the name check asks
+    of two spellings of one name (SAME_NAME)."""
+    if aligner is None or aligner.embeddings is None:
+        return False
+    return all(score >= SAME_NAME for _, score in aligner.alignment(name, other))
+
+
 def translation_problem(translation: str, source: str, matcher: NameMatcher, language: str,
                         aligner: Aligner | None = None) -> str:
     """Why a translation cannot be shown ("" when it can): it must state the same numbers and
@@ -207,10 +219,10 @@ def translation_problem(translation: str, source: str, matcher: NameMatcher, lan
     if theirs - ours:
         return f"a translation drops the number {min(theirs - ours)}"
     for name in names(translation):
-        if not matcher.stated(name, source):
+        if not matcher.stated(name, source) and not _aligned(aligner, name, source):
             return f"a translation adds the name {name!r}"
     for name in names(source):
-        if not matcher.stated(name, translation):
+        if not matcher.stated(name, translation) and not _aligned(aligner, name, translation):
             return f"a translation drops the name {name!r}"
     if detect(translation, language) != language:
         return "a translation is not in the reader's language"
