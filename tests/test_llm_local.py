@@ -4,6 +4,7 @@ real server on loopback. Whatever the model writes, what is shown is verified.""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -92,6 +93,9 @@ def test_heldout_quality_with_the_local_llm(settings: Settings, part: str) -> No
     report = run(ready(Engine(settings_for(part, settings))), part)
     metrics = report.metrics()
     print(part, metrics)
+    out = Path("artifacts")  # what this run measured, for the README's tables
+    out.mkdir(exist_ok=True)
+    (out / f"llm-{part}.json").write_text(json.dumps(metrics, indent=1), "utf-8")
     assert metrics["unverified_claims_shown"] == 0
     assert metrics["unsupported_text_shown"] == 0, [
         (o.case.id, o.unsupported_words) for o in report.outcomes if o.unsupported_words]
