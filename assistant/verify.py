@@ -196,15 +196,6 @@ def content_problem(text: str, language: str, cites: tuple[int, ...], sentences:
     return ""
 
 
-def _aligned(aligner: Aligner | None, name: str, other: str) -> bool:
-    """A name written as the other language writes it ("Western" / "occidentales", "XIXe" /
-    "19th"): each of its words is as close to a word of `other` (e5) as the name check asks
-    of two spellings of one name (SAME_NAME)."""
-    if aligner is None or aligner.embeddings is None:
-        return False
-    return all(score >= SAME_NAME for _, score in aligner.alignment(name, other))
-
-
 def translation_problem(translation: str, source: str, matcher: NameMatcher, language: str,
                         aligner: Aligner | None = None) -> str:
     """Why a translation cannot be shown ("" when it can): it must state the same numbers and
@@ -219,10 +210,10 @@ def translation_problem(translation: str, source: str, matcher: NameMatcher, lan
     if theirs - ours:
         return f"a translation drops the number {min(theirs - ours)}"
     for name in names(translation):
-        if not matcher.stated(name, source) and not _aligned(aligner, name, source):
+        if not matcher.stated(name, source):
             return f"a translation adds the name {name!r}"
     for name in names(source):
-        if not matcher.stated(name, translation) and not _aligned(aligner, name, translation):
+        if not matcher.stated(name, translation):
             return f"a translation drops the name {name!r}"
     if detect(translation, language) != language:
         return "a translation is not in the reader's language"
