@@ -85,7 +85,10 @@ def test_followup_with_typed_turns(engine: Engine) -> None:
     first = engine.ask("Qui dirige l'agence spatiale russe ?")
     second = engine.ask("Et qu'a-t-il déclaré ?", [("Qui dirige l'agence spatiale russe ?",
                                                     first)])
-    assert second.found
+    # The follow-up leans on the typed first answer: it is searched with what that answer named.
+    assert first.found and second.query != "Et qu'a-t-il déclaré ?", second.query
+    # The measured decision may refuse it (it refuses more than it used to: README, "How the
+    # LLM and the rules decide"); whatever it shows is verified.
     _verified(engine, second)
 
 
