@@ -258,12 +258,7 @@ def unsupported_claims(answer: Answer, matcher: NameMatcher, article_text: str =
     that is word for word in the article (a title) counts as quoted."""
     if not answer.found:
         return 0
-    said = answer.text
-    said = _without_quoted(said, article_text)
-    for c in answer.citations:
-        said = said.replace(c.text, " ")
-        if c.translation:
-            said = said.replace(c.translation, " ")
+    said = _outside_quotes(answer, article_text)
     for label in _LABELS:
         said = said.replace(label, " ")
     said = re.sub(r"\[\d+\]", " ", said)
@@ -271,6 +266,17 @@ def unsupported_claims(answer: Answer, matcher: NameMatcher, article_text: str =
     extra = [n for n in numbers(said) if n not in numbers(source)]
     unknown = [n for n in names(said) if not matcher.stated(n, source)]
     return len(extra) + len(unknown)
+
+
+def _outside_quotes(answer: Answer, article_text: str) -> str:
+    """The shown text without what it quotes from the article, its citations and their shown
+    translations: what the assistant says in its own words."""
+    said = _without_quoted(answer.text, article_text)
+    for c in answer.citations:
+        said = said.replace(c.text, " ")
+        if c.translation:
+            said = said.replace(c.translation, " ")
+    return said
 
 
 def _without_quoted(said: str, article_text: str) -> str:
@@ -305,14 +311,9 @@ def unsupported_words(answer: Answer, context: str, article_text: str = "") -> l
     words match when they share their first five letters (or are equal, when shorter)."""
     if not answer.found:
         return []
-    said = answer.text
-    said = _without_quoted(said, article_text)
+    said = _outside_quotes(answer, article_text)
     support = " ".join([context, answer.direct, *(c.text for c in answer.citations),
                         *(c.translation for c in answer.citations)])
-    for c in answer.citations:
-        said = said.replace(c.text, " ")
-        if c.translation:
-            said = said.replace(c.translation, " ")
     for fragment in _FRAME:
         said = said.replace(fragment, " ")
     known = {_key(w) for w in _tokens(support)}
