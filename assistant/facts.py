@@ -50,7 +50,11 @@ def is_span(phrase: str, sentence: str) -> bool:
     wanted = normalise(phrase).strip(" .,;:!?\"'")
     if not wanted:
         return False
-    return re.search(rf"(?<![\w-]){re.escape(wanted)}(?![\w-])", normalise(sentence)) is not None
+    # A number's digit group is no number of its own: "000 ans" is not a span of "300 000 ans".
+    before = r"(?<!\d[ \u00a0.,])" if wanted[0].isdigit() else ""
+    after = r"(?![ \u00a0.,]\d)" if wanted[-1].isdigit() else ""
+    pattern = rf"(?<![\w-]){before}{re.escape(wanted)}(?![\w-]){after}"
+    return re.search(pattern, normalise(sentence)) is not None
 
 
 def numbers(text: str) -> set[str]:

@@ -46,7 +46,8 @@ _UNITS = (
     "months|weeks|days|hours|decades|centuries"
 )
 _DURATION = re.compile(
-    rf"(?<!\w)(?:(?:quelques|plusieurs|de nombreuses|de nombreux|a few|several|many|\d+"
+    rf"(?<!\w)(?<!\d[ \u00a0.,])(?:(?:quelques|plusieurs|de nombreuses|de nombreux|a few|several"
+    rf"|many|\d+(?:[ \u00a0.,]\d{{3}})*"
     rf"|{_NUMBER_WORDS})\s+(?:more\s+)?(?:{_UNITS})(?:\s+(?:encore|de plus|more))?)(?!\w)",
     re.IGNORECASE,
 )

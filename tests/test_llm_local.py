@@ -24,9 +24,10 @@ from assistant.model_files import model_ready
 # Floors below what the measured decision (assistant/data/decision.json) reached on the dev
 # halves by leave-one-text-out (README, "How the LLM and the rules decide": 50-58% right,
 # 44-100% refusals per text), so that a regression shows; the held-out numbers are in the README.
+# Two held-out parts (the bundled article and one text nobody tuned on) keep `make test` under
+# its 30 minutes; `assistant eval --part heldouts --llm local` measures all eight texts.
 FLOORS = {"heldout": {"answer_accuracy": 0.35, "refusal_recall": 0.6},
-          "news-heldout": {"answer_accuracy": 0.3, "refusal_recall": 0.5},
-          "encyclopedia-heldout": {"answer_accuracy": 0.3, "refusal_recall": 0.3}}
+          "news-heldout": {"answer_accuracy": 0.3, "refusal_recall": 0.5}}
 
 
 @pytest.fixture(scope="module")
@@ -82,11 +83,13 @@ def test_stream_ends_with_the_answer(engine: Engine) -> None:
 
 
 def test_followup_with_typed_turns(engine: Engine) -> None:
-    first = engine.ask("Qui dirige l'agence spatiale russe ?")
-    second = engine.ask("Et qu'a-t-il déclaré ?", [("Qui dirige l'agence spatiale russe ?",
-                                                    first)])
+    # The first question is one `test_reads_answers_and_refuses` requires answered.
+    question = "Who is the acting administrator of NASA?"
+    first = engine.ask(question)
+    second = engine.ask("And what did he say?", [(question, first)])
     # The follow-up leans on the typed first answer: it is searched with what that answer named.
-    assert first.found and second.query != "Et qu'a-t-il déclaré ?", second.query
+    assert first.found and "Duffy" in first.direct, first.text
+    assert "Duffy" in second.query, second.query
     # The measured decision may refuse it (it refuses more than it used to: README, "How the
     # LLM and the rules decide"); whatever it shows is verified.
     _verified(engine, second)

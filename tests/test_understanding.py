@@ -196,7 +196,9 @@ def test_who_came_before_someone_needs_a_sentence_about_succession() -> None:
      ("Le chantier durera 3 ans et coûtera 5 millions d'euros.",
       [("3 ans", "DURATION"), ("5 millions d'euros", "MONEY")]),
      ("Deux agences ont signé en 2024.", [("Deux", "NUMBER"), ("2024", "YEAR")]),
-     ("Several partners stayed, for a few more years.", [("a few more years", "DURATION")])],
+     ("Several partners stayed, for a few more years.", [("a few more years", "DURATION")]),
+     # a number written in digit groups is one duration, not its last group
+     ("Ces dépôts accumulés depuis 300 000 ans.", [("300 000 ans", "DURATION")])],
 )
 def test_patterns_find_years_numbers_money_and_durations(
         text: str, expected: list[tuple[str, str]]) -> None:

@@ -19,6 +19,9 @@ def test_a_span_is_made_of_whole_words() -> None:
     sentence = "La station sera retirée d'ici 2030, selon l'agence."
     assert is_span("d’ici 2030", sentence) and is_span("L'AGENCE", sentence)
     assert not is_span("3", sentence) and not is_span("203", sentence)
+    # a digit group of a larger number is no span of its own
+    assert is_span("300 000 ans", "depuis 300 000 ans.") and not is_span("000 ans", "depuis 300 000 ans.")
+    assert not is_span("3", "à 3,5 %") and is_span("3,5 %", "à 3,5 %")
     assert not is_span("aux Etats", "à Houston aux Etats-Unis") and not is_span("", sentence)
 
 
