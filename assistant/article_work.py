@@ -21,7 +21,7 @@ from typing import Any
 
 from . import prompts
 from .article import Article
-from .decide import LLMUnavailable
+from .decide import LLMBusy, LLMPreempted, LLMUnavailable
 from .drafts import Claim, Draft
 from .language import detect
 from .support import Aligner
@@ -196,10 +196,9 @@ class ArticleWork:
         for _ in range(200):
             try:
                 return call()
+            except (LLMBusy, LLMPreempted):
+                time.sleep(1.0)
             except LLMUnavailable as exc:
-                if "preempt" in str(exc) or "busy" in str(exc):
-                    time.sleep(1.0)
-                    continue
                 log.info("article work paused: %s", exc)
                 return None
         return None

@@ -23,7 +23,7 @@ from .compose import compose
 from .condense import standalone
 from .config import Settings
 from .decide import Checks, Decision, decide, written
-from .drafts import Answerer
+from .drafts import Answerer, UsesArticleWork
 from .embed import make_embeddings
 from .errors import EmptyQuestionError, HistoryError, QuestionTooLongError
 from .gate import screen
@@ -140,7 +140,8 @@ class Engine:
             self.work = ArticleWork(self.article, llm, self.matcher, self.aligner,
                                     Path(settings.index_dir), self.index.manifest,
                                     f"{getattr(llm, 'name', '')}:{model}")
-            llm.work = self.work  # type: ignore[attr-defined]
+            if isinstance(llm, UsesArticleWork):
+                llm.work = self.work
         if llm is not None:  # read the article into the LLM while the first question is typed,
             # then translate its sentences and write its overviews, once, in the background
             threading.Thread(target=self._prepare_llm, name="llm-article-work",
@@ -161,8 +162,8 @@ class Engine:
         """This engine (same article, models and index) answering with another LLM backend."""
         other = copy.copy(self)
         other.llm = llm
-        if llm is not None and self.work is not None and getattr(llm, "work", None) is None:
-            llm.work = self.work  # type: ignore[attr-defined]
+        if isinstance(llm, UsesArticleWork) and self.work is not None and llm.work is None:
+            llm.work = self.work
         other.chain = build_chain(self.searcher, self.checks, self.rules, llm,
                                   self.settings.top_k)
         return other

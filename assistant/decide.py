@@ -33,6 +33,11 @@ class LLMBusy(LLMUnavailable):
     the rules' verified answer is given at once, as the quick answer."""
 
 
+class LLMPreempted(LLMUnavailable):
+    """A background call (the article's stored work) gave way to readers: stopped for one, or
+    past its deadline behind them. It may be tried again later."""
+
+
 QUICK = "quick"  # Answer.backend of the rules' answer given at once because the LLM was busy
 
 

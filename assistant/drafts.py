@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from .question import Question
 from .results import Turn
@@ -57,3 +57,11 @@ class Writer(Protocol):
     def written(self, question: Question, draft: Draft) -> Draft:
         """`draft` with generated claims and translations added."""
         ...
+
+
+@runtime_checkable
+class UsesArticleWork(Protocol):
+    """An answerer that reads the article's stored work (translations, overviews): `work` is
+    the `ArticleWork` the engine gives it, or None."""
+
+    work: Any

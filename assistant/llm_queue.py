@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .cancel import cancelled
-from .decide import LLMBusy, LLMUnavailable
+from .decide import LLMBusy, LLMPreempted, LLMUnavailable
 
 # Before a task's duration is measured: seconds per token it may generate (a 2-core CPU writes
 # 6-25 tokens a second with the 1.5B model; its prompt is read at about 100 tokens a second).
@@ -120,7 +120,8 @@ class TurnQueue:
                         raise LLMUnavailable("stopped: the answer was stopped while it waited "
                                              "for the local LLM")
                     if time.monotonic() > deadline:
-                        raise LLMUnavailable("the local LLM was busy with other questions for "
+                        busy = LLMPreempted if ticket.background else LLMUnavailable
+                        raise busy("the local LLM was busy with other questions for "
                                              "longer than the LLM timeout")
                     self._cond.wait(POLL_SECONDS)
             except BaseException:

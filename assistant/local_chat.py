@@ -27,7 +27,7 @@ import numpy as np
 from .cancel import cancel_scope, cancelled
 from .chat import RETRY_SECONDS, Completion, render_chatml
 from .config import Settings
-from .decide import LLMBusy, LLMUnavailable
+from .decide import LLMBusy, LLMPreempted, LLMUnavailable
 from .llm_queue import QueueStats, Ticket, TurnQueue
 from .model_files import model_ready
 
@@ -264,7 +264,7 @@ class SharedModel:
                             [int(t) for t in llama.input_ids[: llama.n_tokens]], _state(llama))
                         while len(self._partial) > 2:  # tens of MB each: the latest two kept
                             self._partial.pop(next(iter(self._partial)))
-                    raise LLMUnavailable("preempted: a reader needs the local LLM")
+                    raise LLMPreempted("preempted: a reader needs the local LLM")
                 llama.eval(tokens[llama.n_tokens: llama.n_tokens + BACKGROUND_CHUNK])
         except (ValueError, RuntimeError) as exc:
             log.warning("the local LLM could not read the article (%s)", exc)
@@ -340,7 +340,7 @@ class SharedModel:
         if cancelled():
             raise LLMUnavailable("stopped: the answer was stopped")
         if ticket.preempted:
-            raise LLMUnavailable("preempted: a reader needs the local LLM")
+            raise LLMPreempted("preempted: a reader needs the local LLM")
         if out is None or time.monotonic() > deadline:
             # At least this long: what the next readers' wait is estimated with.
             self.queue.record(ticket, time.monotonic() - ticket.started)

@@ -10,6 +10,8 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from assistant.article import parse_article
 from assistant.article_work import ArticleWork
+from assistant.chat import Completion
+from assistant.decide import LLMPreempted, LLMUnavailable
 from assistant.llm import LangChainChat, LLMAnswerer
 from assistant.support import Aligner
 from assistant.verify import NameMatcher
@@ -67,3 +69,28 @@ def test_a_run_stopped_midway_resumes(tmp_path: Path) -> None:
     assert not resumed.stored.complete and resumed.translation(0, "en")
     resumed.run()
     assert resumed.stored.complete and 1 in resumed.stored.rejected
+
+
+class _GivesWay:
+    """A chat that gives way once (`first` raised on the first call), then answers."""
+
+    def __init__(self, inner: LangChainChat, first: Exception) -> None:
+        self.inner, self.first, self.name, self.calls = inner, first, inner.name, 0
+
+    def complete(self, messages: list[dict[str, str]], *, max_tokens: int,
+                 schema: dict | None = None, background: bool = False) -> Completion:
+        self.calls += 1
+        if self.calls == 1:
+            raise self.first
+        return self.inner.complete(messages, max_tokens=max_tokens, schema=schema)
+
+
+def test_preempted_work_is_tried_again_and_a_failed_llm_pauses_it(tmp_path: Path) -> None:
+    preempted = _work(tmp_path / "a", REPLIES)
+    preempted.llm.chat = _GivesWay(preempted.llm.chat, LLMPreempted("preempted: a reader"))
+    preempted.run()  # tried again after the reader: nothing lost
+    assert preempted.stored.complete and preempted.translation(0, "en")
+    failed = _work(tmp_path / "b", REPLIES)
+    failed.llm.chat = _GivesWay(failed.llm.chat, LLMUnavailable("the server is down"))
+    failed.run()  # paused, not marked done: the next start resumes it
+    assert not failed.stored.complete and failed.translation(0, "en") == ""
