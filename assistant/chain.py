@@ -103,7 +103,8 @@ def build_chain(searcher: Searcher, checks: Checks, rules: Answerer,
     def answer_step(step: Step) -> Outcome:
         assert step.found is not None
         decision = decide(step.question, step.turns, step.found, checks, rules, llm)
-        answer = compose(decision.draft, step.found, checks.article, step.question.language)
+        answer = compose(decision.draft, step.found, checks.article, step.question.language,
+                         checks.language)
         return Outcome(answer, decision, step.question, step.found)
 
     return RunnableLambda(understand) | RunnableLambda(retrieve) | RunnableLambda(answer_step)
@@ -211,7 +212,7 @@ class Engine:
             if decision is None or (cancel is not None and cancel.is_set()):
                 return
             answer = compose(decision.draft, outcome.found, self.article,
-                             outcome.question.language)
+                             outcome.question.language, self.checks.language)
             yield Outcome(answer, decision, outcome.question, outcome.found)
 
     def stream(self, question: str, history: History | None = None,

@@ -19,6 +19,7 @@ ARTICLE_LANGUAGE_NAME = {"fr": {"fr": "français", "en": "French"},
 TEXTS = {
     "fr": {
         "according": "Selon l'article : ",
+        "according_other": "Selon l'article (cité en {language}) : ",
         "quote": "« {quote} » {marker}",
         "direct": "{direct}. ",
         "translation": "\n\nTraduction automatique de {marker} : « {text} »",
@@ -30,7 +31,8 @@ TEXTS = {
         "subtitle": " : « {subtitle} »",
     },
     "en": {
-        "according": "According to the article (quoted in {language}): ",
+        "according": "According to the article: ",
+        "according_other": "According to the article (quoted in {language}): ",
         "quote": "“{quote}” {marker}",
         "direct": "{direct}. ",
         "translation": "\n\nMachine translation of {marker}: “{text}”",
@@ -44,8 +46,10 @@ TEXTS = {
 }
 
 
-def compose(draft: Draft, found: Retrieval, article: Article, language: str) -> Answer:
-    """The answer the reader gets from a verified draft."""
+def compose(draft: Draft, found: Retrieval, article: Article, language: str,
+            article_language: str = ARTICLE_LANGUAGE) -> Answer:
+    """The answer the reader gets from a verified draft. `language`: the reader's;
+    `article_language`: the article's, named beside its quotes when it is another."""
     texts = TEXTS.get(language, TEXTS["en"])
     sentences = article.sentences
     margins = {p.sentence: relevance_margin(p.scores, found.stats) for p in found.passages}
@@ -71,8 +75,9 @@ def compose(draft: Draft, found: Retrieval, article: Article, language: str) -> 
     marker = {c: f"[{n}]" for n, c in enumerate(draft.cites, start=1)}
     quotes = " ".join(texts["quote"].format(quote=c.text, marker=marker[i])
                       for i, c in zip(draft.cites, citations))
-    according = texts["according"].format(
-        language=ARTICLE_LANGUAGE_NAME[ARTICLE_LANGUAGE].get(language, ARTICLE_LANGUAGE))
+    according = texts["according"] if language == article_language else texts[
+        "according_other"].format(language=ARTICLE_LANGUAGE_NAME.get(article_language, {}).get(
+            language, article_language))
     said = " ".join(
         f"{claim.text.rstrip()} {''.join(marker[i] for i in (claim.cites or draft.cites[:1]))}"
         for claim in draft.claims)

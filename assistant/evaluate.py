@@ -293,8 +293,10 @@ def _without_quoted(said: str, article_text: str) -> str:
 
 
 # The answer templates' own words that look like names.
-_LABELS = ("According to the article (quoted in French)", "Selon l'article", ("The article is "
-           "titled"), "L'article s'intitule", "Machine translation of", "Traduction automatique de")
+_LABELS = ("According to the article (quoted in French)",
+           "According to the article (quoted in English)", "According to the article",
+           "Selon l'article", "The article is titled", "L'article s'intitule",
+           "Machine translation of", "Traduction automatique de")
 # Every literal fragment of the answer templates: words the assistant's own frame says.
 _FRAME = sorted({part.strip() for texts in TEMPLATES.values() for template in texts.values()
                  for part in re.split(r"\{[^}]*\}", template) if part.strip()}
