@@ -24,8 +24,10 @@ DEFAULT_MAX_CHARS = 100_000  # Settings.max_article_chars
 _FINAL_PUNCT = tuple(".!?…:;»\"”)")
 _MAX_HEADING_CHARS = 160
 _HEADING_MARK = re.compile(r"(?:^|(?<=\s))#{1,6}[ \t]+")
-# A sentence ends at . ! ? or … followed by spaces and something that can start a sentence.
-_BOUNDARY = re.compile(r"(?<=[.!?…])[\"»”)]*\s+(?=[\"«“(]?[A-ZÀ-ÖØ-Þ0-9])")
+# A sentence ends at . ! ? or …, closing quotes aside, before a capital or a digit, which may
+# open a quote: French writes "« " with a space before the quoted sentence's capital.
+_BOUNDARY = re.compile(
+    r"(?<=[.!?…])((?:[\u00a0\u202f ]?[\"»”)])*)\s+(?=(?:[\"«“(][\s\u00a0\u202f]?)?[A-ZÀ-ÖØ-Þ0-9])")
 # Words whose final period is not a sentence end (titles, initials, common abbreviations).
 _ABBREVIATIONS = {
     "m", "mm", "mme", "mmes", "mlle", "dr", "pr", "st", "ste", "mr", "mrs", "ms", "prof",
@@ -207,7 +209,7 @@ def split_sentences(paragraph: str) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     start = 0
     for match in _BOUNDARY.finditer(paragraph):
-        candidate = paragraph[start : match.start()]
+        candidate = paragraph[start : match.end(1)]  # with its closing quotes
         last_word = re.findall(r"(\w+)\W*$", candidate)
         if last_word and last_word[0].lower() in _ABBREVIATIONS or _ends_with_initial(candidate):
             continue

@@ -55,6 +55,13 @@ def test_split_sentences_keeps_abbreviations() -> None:
     assert [p for _, p in parts] == ["Dr. Who est là.", "Il part.", "J. R. R. Tolkien écrit."]
 
 
+def test_a_quoted_sentence_is_a_sentence_of_its_own() -> None:
+    text = "Le chantier a duré deux ans. « Nous avons tout gardé », dit-elle. \u201cWe kept it.\u201d He left."
+    parts = [p for _, p in split_sentences(text)]
+    assert parts == ["Le chantier a duré deux ans.", "« Nous avons tout gardé », dit-elle.",
+                     "\u201cWe kept it.\u201d", "He left."]
+
+
 def test_bad_article_files(tmp_path: Path) -> None:
     with pytest.raises(ArticleError, match="cannot read"):
         load_article(tmp_path / "missing.txt")
