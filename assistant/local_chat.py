@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 # for a waiting reader in between; a reader's own prompt is read in one go: smaller batches
 # cost it up to 1.8x (64) and 2.5x (32) the time of llama.cpp's 512 on a loaded 2-core machine.
 BACKGROUND_CHUNK = 128
+# The LLM timeout keeps a reader from waiting; no reader waits on background work (a reader
+# preempts it), so one background call (an overview of the article) may run this many times
+# longer. With 20 s, an overview (about 200 tokens) timed out on every new article here.
+BACKGROUND_TIMEOUT_FACTOR = 6.0
 ASSISTANT_TURN = "<|im_end|>\n<|im_start|>assistant\n"
 
 
@@ -92,8 +96,9 @@ class LocalChat:
             if mine:
                 model.switch_to(self, ticket)
             return model.generate(llama, prompt, max_tokens, schema, ticket,
-                                  time.monotonic() + self.settings.llm_timeout
-                                  if background else deadline, started)
+                                  time.monotonic() + BACKGROUND_TIMEOUT_FACTOR
+                                  * self.settings.llm_timeout if background else deadline,
+                                  started)
 
     def warm(self, messages: list[dict[str, str]]) -> None:
         """Register this article's prefix, then have it in the model: its state loaded from
