@@ -8,7 +8,6 @@ from typing import Any
 
 from .answerer import relevance_margin
 from .article import Article
-from .config import ARTICLE_LANGUAGE
 from .drafts import Draft
 from .results import Answer, Citation
 from .retrieve import Retrieval
@@ -47,7 +46,7 @@ TEXTS = {
 
 
 def compose(draft: Draft, found: Retrieval, article: Article, language: str,
-            article_language: str = ARTICLE_LANGUAGE) -> Answer:
+            article_language: str) -> Answer:
     """The answer the reader gets from a verified draft. `language`: the reader's;
     `article_language`: the article's, named beside its quotes when it is another."""
     texts = TEXTS.get(language, TEXTS["en"])
@@ -75,9 +74,11 @@ def compose(draft: Draft, found: Retrieval, article: Article, language: str,
     marker = {c: f"[{n}]" for n, c in enumerate(draft.cites, start=1)}
     quotes = " ".join(texts["quote"].format(quote=c.text, marker=marker[i])
                       for i, c in zip(draft.cites, citations))
-    according = texts["according"] if language == article_language else texts[
-        "according_other"].format(language=ARTICLE_LANGUAGE_NAME.get(article_language, {}).get(
-            language, article_language))
+    if language == article_language:
+        according = texts["according"]
+    else:
+        named = ARTICLE_LANGUAGE_NAME.get(article_language, {}).get(language, article_language)
+        according = texts["according_other"].format(language=named)
     said = " ".join(
         f"{claim.text.rstrip()} {''.join(marker[i] for i in (claim.cites or draft.cites[:1]))}"
         for claim in draft.claims)

@@ -22,7 +22,7 @@ from .article import Article
 from .chain import Engine, Outcome
 from .compose import ARTICLE_LANGUAGE_NAME, compose
 from .compose import TEXTS as TEMPLATES
-from .config import DEFAULT_ARTICLE, Settings
+from .config import ARTICLE_LANGUAGE, DEFAULT_ARTICLE, Settings
 from .facts import names, numbers
 from .results import Answer, Citation, Turn
 from .text import STOPWORDS, fold, strip_markup
@@ -225,7 +225,7 @@ def right(case: Case, answer: Answer) -> tuple[bool, bool, bool, bool]:
 
 def judge(case: Case, outcome: Outcome, seconds: float, rank: int | None,
           matcher: NameMatcher | None = None, article: Article | None = None,
-          context: str = "") -> CaseResult:
+          context: str = "", article_language: str = ARTICLE_LANGUAGE) -> CaseResult:
     """Is the answer right for this case? Each candidate the decision weighed is judged too
     (its signals and whether it was right are what `assistant calibrate` fits on)."""
     answer = outcome.answer
@@ -234,7 +234,7 @@ def judge(case: Case, outcome: Outcome, seconds: float, rank: int | None,
     candidates: list[dict[str, Any]] = []
     if decision is not None and outcome.found is not None and article is not None:
         for c in decision.candidates:
-            shown = compose(c.draft, outcome.found, article, answer.language)
+            shown = compose(c.draft, outcome.found, article, answer.language, article_language)
             candidates.append({"name": c.name, "features": c.features,
                                "right": case.expect == "answer" and right(case, shown)[0]})
     return CaseResult(
@@ -293,10 +293,11 @@ def _without_quoted(said: str, article_text: str) -> str:
 
 
 # The answer templates' own words that look like names.
-_LABELS = ("According to the article (quoted in French)",
-           "According to the article (quoted in English)", "According to the article",
-           "Selon l'article", "The article is titled", "L'article s'intitule",
-           "Machine translation of", "Traduction automatique de")
+_LABELS = sorted({texts[key].format(language=names[reader]).rstrip(" :")
+                  for reader, texts in TEMPLATES.items() for key in ("according", "according_other")
+                  for names in ARTICLE_LANGUAGE_NAME.values()}
+                 | {"The article is titled", "L'article s'intitule", "Machine translation of",
+                    "Traduction automatique de"}, key=len, reverse=True)
 # Every literal fragment of the answer templates: words the assistant's own frame says.
 _FRAME = sorted({part.strip() for texts in TEMPLATES.values() for template in texts.values()
                  for part in re.split(r"\{[^}]*\}", template) if part.strip()}
@@ -383,5 +384,5 @@ def run(engine: Engine, part: str, cases: list[Case] | None = None,
             rank = min(hits) if hits else None
         context = " ".join([case.question, *(t.question for t in turns)])
         report.outcomes.append(judge(case, outcome, seconds, rank, engine.matcher,
-                                     engine.article, context))
+                                     engine.article, context, engine.checks.language))
     return report

@@ -95,10 +95,9 @@ class LocalChat:
             llama = model.load()
             if mine:
                 model.switch_to(self, ticket)
-            return model.generate(llama, prompt, max_tokens, schema, ticket,
-                                  time.monotonic() + BACKGROUND_TIMEOUT_FACTOR
-                                  * self.settings.llm_timeout if background else deadline,
-                                  started)
+            if background:  # from its turn on: no reader waits on it
+                deadline = time.monotonic() + BACKGROUND_TIMEOUT_FACTOR * self.settings.llm_timeout
+            return model.generate(llama, prompt, max_tokens, schema, ticket, deadline, started)
 
     def warm(self, messages: list[dict[str, str]]) -> None:
         """Register this article's prefix, then have it in the model: its state loaded from
